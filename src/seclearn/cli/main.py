@@ -90,7 +90,7 @@ def ingest(
         f"dataset [bold]{name}[/]: {totals.get('accepted', 0):,} records accepted, "
         f"{totals.get('quarantined', 0):,} quarantined, {totals.get('rejected', 0):,} rejected"
     )
-    labels = manifest.get("class_counts") or {}
+    labels = (manifest.get("label") or {}).get("counts") or {}
     if labels:
         console.print("labels: " + ", ".join(f"{k}={v:,}" for k, v in labels.items()))
     console.print(f"written to {settings.workspace / 'datasets' / name}")
@@ -167,6 +167,19 @@ def models_show(ref: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a
     _print_json(show_model(ref, root=settings.workspace, key=settings.key()))
 
 
+@models_app.command("sign")
+def models_sign(
+    path: Annotated[Path, typer.Argument(help="A model folder with a manifest.json.", exists=True, file_okay=False)],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing signature.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Sign a model folder's manifest with the configured key (for models built elsewhere)."""
+    from seclearn.registry import sign_model
+
+    settings = _settings(workspace)
+    console.print(f"signed: {sign_model(path, key=settings.key(), overwrite=overwrite)}")
+
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a model folder.")],
@@ -184,6 +197,8 @@ def evaluate(
 
 
 def _fmt(value: object) -> str:
+    if value is None:
+        return "n/a"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
@@ -239,8 +254,9 @@ def demo(
     settings = _settings(workspace)
     r = run_demo(settings, detector=detector, say=lambda s: err.print(f"[dim]{s}[/]"))
     tr, te = r.train_manifest["totals"], r.test_manifest["totals"]
-    console.print(f"train: {tr['accepted']:,} flows ({r.train_manifest.get('class_counts')}), "
-                  f"test: {te['accepted']:,} flows ({r.test_manifest.get('class_counts')})")
+    trc, tec = r.train_manifest["label"]["counts"], r.test_manifest["label"]["counts"]
+    console.print(f"train: {tr['accepted']:,} flows ({trc['malicious']:,} malicious), "
+                  f"test: {te['accepted']:,} flows ({tec['malicious']:,} malicious)")
     console.print(f"model: {r.model.name}@{r.model.version} ({detector}), signed, at {r.model.path}")
     _render_metrics(r.evaluation.metrics)
     per_type = r.evaluation.metrics.get("per_attack_type") or []

@@ -1,0 +1,69 @@
+"""Peak memory of `seclearn score` on a large Zeek conn.log (target: under 1 GB for 2 GB).
+
+Writes a Zeek conn TSV of the requested size (simulated flows, repeated), trains a
+small model in a temporary workspace, then runs `seclearn score` as a child process and
+reads its peak resident set size from the kernel (ru_maxrss of the child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from seclearn.config import load_settings
+from seclearn.datasets import create_dataset, simulate_enterprise, write_zeek_conn
+from seclearn.lifecycle import train_model
+
+
+def _write_big_log(path: Path, target_bytes: int) -> int:
+    block_path = path.with_suffix(".block")
+    write_zeek_conn(simulate_enterprise(days=1, seed=3), block_path)
+    lines = block_path.read_bytes().splitlines(keepends=True)
+    header = b"".join(line for line in lines if line.startswith(b"#") and not line.startswith(b"#close"))
+    body = b"".join(line for line in lines if not line.startswith(b"#"))
+    written = 0
+    with path.open("wb") as fh:
+        fh.write(header)
+        while written < target_bytes:
+            fh.write(body)
+            written += len(body)
+        fh.write(b"#close\t2026-11-03-00-00-00\n")
+    block_path.unlink()
+    return path.stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gb", type=float, default=2.0)
+    args = parser.parse_args()
+    exe = [sys.executable, "-m", "seclearn.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        env = {**os.environ, "SECLEARN_WORKSPACE": str(tmpdir / "ws")}
+        train_log = tmpdir / "train.conn.log"
+        write_zeek_conn(simulate_enterprise(days=2, seed=0), train_log)
+        # Training runs in this process so that the only child measured is `seclearn score`.
+        settings = load_settings(tmpdir / "ws")
+        create_dataset(settings.workspace, "train", [train_log])
+        train_model(settings.workspace, "train", "flows", key=settings.key())
+        big = tmpdir / "big.conn.log"
+        size = _write_big_log(big, int(args.gb * 1024**3))
+        t0 = time.perf_counter()
+        subprocess.run([*exe, "score", "flows", str(big), "--out", str(tmpdir / "out.parquet")],  # noqa: S603
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"input: {size / 1024**3:.2f} GiB Zeek conn TSV, scored in {elapsed:.1f} s "
+              f"({size / 1024**2 / elapsed:.1f} MB/s end to end)")
+        print(f"peak RSS of `seclearn score`: {peak_mb:,.0f} MiB (target < 1024 MiB); "
+              f"ratio to input size: {peak_mb / (size / 1024**2):.3f}")
+
+
+if __name__ == "__main__":
+    main()

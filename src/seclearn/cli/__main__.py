@@ -1,0 +1,5 @@
+"""`python -m seclearn.cli`."""
+
+from seclearn.cli.main import main
+
+main()
