@@ -1,0 +1,32 @@
+"""Per-domain featurizers: scikit-learn transformers with a name, a version and a fingerprint."""
+
+from seclearn.features._derived import DERIVED_NUMERIC, NAMED_PORTS, PORT_CLASS_COLUMN, port_class
+from seclearn.features.constraints import InstanceOf, Interval, NoneOK, Options, validate_params
+from seclearn.features.flow import (
+    CATEGORICAL_FIELDS,
+    FEATURIZERS,
+    MISSING,
+    OTHER,
+    FlowFeaturizer,
+    excluded_column,
+)
+from seclearn.features.spec import FeatureSpec
+
+__all__ = [
+    "CATEGORICAL_FIELDS",
+    "DERIVED_NUMERIC",
+    "FEATURIZERS",
+    "FeatureSpec",
+    "FlowFeaturizer",
+    "InstanceOf",
+    "Interval",
+    "MISSING",
+    "NAMED_PORTS",
+    "NoneOK",
+    "OTHER",
+    "Options",
+    "PORT_CLASS_COLUMN",
+    "excluded_column",
+    "port_class",
+    "validate_params",
+]
