@@ -25,7 +25,9 @@ def _write_big_log(path: Path, target_bytes: int) -> int:
     block_path = path.with_suffix(".block")
     write_zeek_conn(simulate_enterprise(days=1, seed=3), block_path)
     lines = block_path.read_bytes().splitlines(keepends=True)
-    header = b"".join(line for line in lines if line.startswith(b"#") and not line.startswith(b"#close"))
+    header = b"".join(
+        line for line in lines if line.startswith(b"#") and not line.startswith(b"#close")
+    )
     body = b"".join(line for line in lines if not line.startswith(b"#"))
     written = 0
     with path.open("wb") as fh:
@@ -55,14 +57,22 @@ def main() -> None:
         big = tmpdir / "big.conn.log"
         size = _write_big_log(big, int(args.gb * 1024**3))
         t0 = time.perf_counter()
-        subprocess.run([*exe, "score", "flows", str(big), "--out", str(tmpdir / "out.parquet")],  # noqa: S603
-                       check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*exe, "score", "flows", str(big), "--out", str(tmpdir / "out.parquet")],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         elapsed = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"input: {size / 1024**3:.2f} GiB Zeek conn TSV, scored in {elapsed:.1f} s "
-              f"({size / 1024**2 / elapsed:.1f} MB/s end to end)")
-        print(f"peak RSS of `seclearn score`: {peak_mb:,.0f} MiB (target < 1024 MiB); "
-              f"ratio to input size: {peak_mb / (size / 1024**2):.3f}")
+        print(
+            f"input: {size / 1024**3:.2f} GiB Zeek conn TSV, scored in {elapsed:.1f} s "
+            f"({size / 1024**2 / elapsed:.1f} MB/s end to end)"
+        )
+        print(
+            f"peak RSS of `seclearn score`: {peak_mb:,.0f} MiB (target < 1024 MiB); "
+            f"ratio to input size: {peak_mb / (size / 1024**2):.3f}"
+        )
 
 
 if __name__ == "__main__":

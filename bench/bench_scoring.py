@@ -45,12 +45,18 @@ def main() -> None:
 
     t_lgbm = _best_of(lambda: booster.predict(X), args.repeats)
     t_pipe = _best_of(lambda: pipeline.score_features(X), args.repeats)
-    same = np.allclose(np.sort(pipeline.score_features(X[:1000])), np.sort(pipeline.score_features(X[:1000])))
+    same = np.allclose(
+        np.sort(pipeline.score_features(X[:1000])), np.sort(pipeline.score_features(X[:1000]))
+    )
     print(f"rows: {len(X):,}  features: {X.shape[1]}  trees: {booster.num_trees()}")
     print(f"lightgbm booster.predict:   {t_lgbm:.3f} s  ({len(X) / t_lgbm:,.0f} rows/s)")
     print(f"pipeline.score_features:    {t_pipe:.3f} s  ({len(X) / t_pipe:,.0f} rows/s)")
-    print(f"ratio pipeline / lightgbm:  {t_pipe / t_lgbm:.3f}  (target <= 1.5)  deterministic: {same}")
-    print(f"featurizing {len(big):,} raw flow records: {t_featurize:.3f} s ({len(big) / t_featurize:,.0f} rows/s)")
+    print(
+        f"ratio pipeline / lightgbm:  {t_pipe / t_lgbm:.3f}  (target <= 1.5)  deterministic: {same}"
+    )
+    print(
+        f"featurizing {len(big):,} raw flow records: {t_featurize:.3f} s ({len(big) / t_featurize:,.0f} rows/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,12 @@ def _imports(path: Path) -> set[str]:
 
 
 def _packages() -> list[str]:
-    return sorted(p.name if p.is_dir() else p.stem for p in SRC.iterdir()
-                  if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__"))
+    return sorted(
+        p.name if p.is_dir() else p.stem
+        for p in SRC.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and p.stem != "__init__")
+    )
 
 
 def test_every_package_is_in_the_dependency_table():
@@ -76,7 +80,12 @@ def test_package_imports_only_what_the_architecture_allows(package):
     allowed = _closure(package)
     root = SRC / package
     files = sorted(root.rglob("*.py")) if root.is_dir() else [SRC / f"{package}.py"]
-    bad = {f"{f.relative_to(SRC)} imports seclearn.{dep}" for f in files for dep in _imports(f) if dep not in allowed}
+    bad = {
+        f"{f.relative_to(SRC)} imports seclearn.{dep}"
+        for f in files
+        for dep in _imports(f)
+        if dep not in allowed
+    }
     assert not bad, sorted(bad)
 
 
@@ -92,13 +101,21 @@ def test_public_names_are_exported_in_a_sorted_all(package):
 
 def test_no_module_loads_pickle():
     pattern = ("pickle.load", "joblib.load", "cloudpickle", "allow_pickle=True", "trusted=True")
-    hits = [f"{p.relative_to(SRC)}: {pat}" for p in SRC.rglob("*.py") for pat in pattern if pat in p.read_text()]
+    hits = [
+        f"{p.relative_to(SRC)}: {pat}"
+        for p in SRC.rglob("*.py")
+        for pat in pattern
+        if pat in p.read_text()
+    ]
     assert not hits, hits
 
 
 def test_modules_stay_small():
-    big = [f"{p.relative_to(SRC)} ({n} lines)" for p in SRC.rglob("*.py")
-           if (n := len(p.read_text().splitlines())) > 600]
+    big = [
+        f"{p.relative_to(SRC)} ({n} lines)"
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 600
+    ]
     assert not big, big
 
 

@@ -54,7 +54,9 @@ def test_models_list_and_show_describe_the_signed_model(trained):
 
 
 def test_evaluate_writes_json_and_html_reports(trained, tmp_path):
-    result = runner.invoke(app, ["evaluate", "flows", "test", "--out", str(tmp_path), "-w", str(trained)])
+    result = runner.invoke(
+        app, ["evaluate", "flows", "test", "--out", str(tmp_path), "-w", str(trained)]
+    )
     assert result.exit_code == 0, result.output
     html = next(tmp_path.glob("*.html")).read_text()
     report = json.loads(next(tmp_path.glob("*.json")).read_text())
@@ -64,7 +66,9 @@ def test_evaluate_writes_json_and_html_reports(trained, tmp_path):
 
 def test_score_writes_one_record_per_flow_with_explained_alerts(trained, logs, tmp_path):
     out = tmp_path / "scores.jsonl"
-    result = runner.invoke(app, ["score", "flows", str(logs[1]), "--out", str(out), "-w", str(trained)])
+    result = runner.invoke(
+        app, ["score", "flows", str(logs[1]), "--out", str(out), "-w", str(trained)]
+    )
     assert result.exit_code == 0, result.output
     records = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     manifest = json.loads((trained / "datasets" / "test" / "manifest.json").read_text())
@@ -75,14 +79,32 @@ def test_score_writes_one_record_per_flow_with_explained_alerts(trained, logs, t
     assert all(r["top_features"] and r["reason"] for r in alerts)
 
 
-def test_a_tampered_model_is_refused_with_one_clean_line(trained, logs, tmp_path, monkeypatch, capsys):
+def test_a_tampered_model_is_refused_with_one_clean_line(
+    trained, logs, tmp_path, monkeypatch, capsys
+):
     import shutil
 
     copy = tmp_path / "copy"
     shutil.copytree(trained / "models" / "flows" / "1", copy)
-    victim = next(p for p in sorted(copy.rglob("*")) if p.is_file() and p.name not in ("manifest.json", "manifest.sig"))
+    victim = next(
+        p
+        for p in sorted(copy.rglob("*"))
+        if p.is_file() and p.name not in ("manifest.json", "manifest.sig")
+    )
     victim.write_bytes(victim.read_bytes() + b" ")
-    monkeypatch.setattr("sys.argv", ["seclearn", "score", str(copy), str(logs[1]), "--out", str(tmp_path / "x.jsonl"), "-w", str(trained)])
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "seclearn",
+            "score",
+            str(copy),
+            str(logs[1]),
+            "--out",
+            str(tmp_path / "x.jsonl"),
+            "-w",
+            str(trained),
+        ],
+    )
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2
@@ -92,7 +114,9 @@ def test_a_tampered_model_is_refused_with_one_clean_line(trained, logs, tmp_path
 
 
 def test_unknown_dataset_gives_a_clear_error(trained, monkeypatch, capsys):
-    monkeypatch.setattr("sys.argv", ["seclearn", "train", "nope", "--name", "m", "-w", str(trained)])
+    monkeypatch.setattr(
+        "sys.argv", ["seclearn", "train", "nope", "--name", "m", "-w", str(trained)]
+    )
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2

@@ -74,7 +74,9 @@ class Settings:
         return text.encode()
 
 
-def load_settings(workspace: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    workspace: str | Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Build :class:`Settings` from arguments first, then the environment, then defaults."""
     env = os.environ if environ is None else environ
     ws = Path(workspace) if workspace is not None else Path(env.get(ENV_WORKSPACE, ".seclearn"))
@@ -94,4 +96,12 @@ def shared_data_dir(environ: dict[str, str] | None = None) -> Path | None:
     return None
 
 
-__all__ = ["ENV_DATA", "ENV_SIGNING_KEY", "ENV_WORKSPACE", "Limits", "Settings", "load_settings", "shared_data_dir"]
+__all__ = [
+    "ENV_DATA",
+    "ENV_SIGNING_KEY",
+    "ENV_WORKSPACE",
+    "Limits",
+    "Settings",
+    "load_settings",
+    "shared_data_dir",
+]

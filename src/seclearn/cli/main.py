@@ -15,7 +15,13 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from seclearn import __version__
@@ -39,7 +45,9 @@ err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: $SECLEARN_WORKSPACE or ./.seclearn)."),
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder (default: $SECLEARN_WORKSPACE or ./.seclearn)."
+    ),
 ]
 
 
@@ -48,18 +56,31 @@ def _settings(workspace: Path | None) -> Settings:
 
 
 def _print_json(data: object) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str).decode() + "\n")
+    sys.stdout.write(
+        orjson.dumps(
+            data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str
+        ).decode()
+        + "\n"
+    )
 
 
 def _progress() -> Progress:
     return Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
 
 
 @app.callback(invoke_without_command=True)
-def _root(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False) -> None:
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
     if version:
         console.print(f"seclearn {__version__}")
         raise typer.Exit()
@@ -67,11 +88,22 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Print the ver
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Input files (plain or .gz).", exists=True, dir_okay=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="Input files (plain or .gz).", exists=True, dir_okay=False)
+    ],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the workspace.")],
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Input format; detected from the content when omitted.")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="TOML column mapping for the generic 'table' format.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing dataset of the same name.")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help="Input format; detected from the content when omitted."
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML column mapping for the generic 'table' format.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing dataset of the same name.")
+    ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Read FILES into a curated dataset: Parquet, manifest with lineage, quality report."""
@@ -82,8 +114,14 @@ def ingest(
     with _progress() as bar:
         task = bar.add_task("ingest", total=total)
         manifest = create_dataset(
-            settings.workspace, name, files, format=fmt, mapping=mapping, overwrite=overwrite,
-            limits=settings.limits, progress=lambda n: bar.update(task, advance=n),
+            settings.workspace,
+            name,
+            files,
+            format=fmt,
+            mapping=mapping,
+            overwrite=overwrite,
+            limits=settings.limits,
+            progress=lambda n: bar.update(task, advance=n),
         )
     totals = manifest.get("totals", {})
     console.print(
@@ -104,7 +142,12 @@ def datasets_list(workspace: WorkspaceOpt = None) -> None:
     rows = list_datasets(_settings(workspace).workspace)
     table = Table("name", "rows", "created", "labels")
     for r in rows:
-        table.add_row(str(r.get("name")), f"{r.get('rows', 0):,}", str(r.get("created", "")), str(r.get("labels", "")))
+        table.add_row(
+            str(r.get("name")),
+            f"{r.get('rows', 0):,}",
+            str(r.get("created", "")),
+            str(r.get("labels", "")),
+        )
     console.print(table)
 
 
@@ -128,18 +171,37 @@ def datasets_compare(train: str, test: str, workspace: WorkspaceOpt = None) -> N
 def train(
     dataset: Annotated[str, typer.Argument(help="Training dataset name in the workspace.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Model name in the registry.")],
-    detector: Annotated[str, typer.Option(help="Detector: lightgbm, random_forest, logistic_regression, isolation_forest, ecod, hbos, hybrid.")] = "lightgbm",
-    target_fpr: Annotated[float, typer.Option(help="Operating point: false-positive rate on benign training traffic (out-of-fold).")] = 0.01,
+    detector: Annotated[
+        str,
+        typer.Option(
+            help="Detector: lightgbm, random_forest, logistic_regression, isolation_forest, ecod, hbos, hybrid."
+        ),
+    ] = "lightgbm",
+    target_fpr: Annotated[
+        float,
+        typer.Option(
+            help="Operating point: false-positive rate on benign training traffic (out-of-fold)."
+        ),
+    ] = 0.01,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Fit a detector on DATASET and register it as a new signed version of NAME."""
     from seclearn.lifecycle import train_model
 
     settings = _settings(workspace)
-    result = train_model(settings.workspace, dataset, name, key=settings.key(), detector=detector,
-                         target_fpr=target_fpr, random_state=settings.random_state)
+    result = train_model(
+        settings.workspace,
+        dataset,
+        name,
+        key=settings.key(),
+        detector=detector,
+        target_fpr=target_fpr,
+        random_state=settings.random_state,
+    )
     op = result.pipeline.operating_point_
-    console.print(f"model [bold]{result.ref.name}@{result.ref.version}[/] written to {result.ref.path}")
+    console.print(
+        f"model [bold]{result.ref.name}@{result.ref.version}[/] written to {result.ref.path}"
+    )
     console.print(
         f"operating point: threshold {op['threshold']:.4f} for {op.get('policy')} "
         f"{op.get('target_fpr', '')} (chosen on {op.get('chosen_on')})"
@@ -153,13 +215,21 @@ def models_list(workspace: WorkspaceOpt = None) -> None:
 
     table = Table("name", "version", "created", "detector", "threshold")
     for m in list_models(_settings(workspace).workspace):
-        table.add_row(str(m.get("name")), str(m.get("version")), str(m.get("created_at", "")),
-                      str(m.get("detector", "")), str(m.get("threshold", "")))
+        table.add_row(
+            str(m.get("name")),
+            str(m.get("version")),
+            str(m.get("created_at", "")),
+            str(m.get("detector", "")),
+            str(m.get("threshold", "")),
+        )
     console.print(table)
 
 
 @models_app.command("show")
-def models_show(ref: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a model folder.")], workspace: WorkspaceOpt = None) -> None:
+def models_show(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a model folder.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
     """Print a model's manifest and whether its signature verifies."""
     from seclearn.registry import show_model
 
@@ -169,7 +239,10 @@ def models_show(ref: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a
 
 @models_app.command("sign")
 def models_sign(
-    path: Annotated[Path, typer.Argument(help="A model folder with a manifest.json.", exists=True, file_okay=False)],
+    path: Annotated[
+        Path,
+        typer.Argument(help="A model folder with a manifest.json.", exists=True, file_okay=False),
+    ],
     overwrite: Annotated[bool, typer.Option(help="Replace an existing signature.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -184,14 +257,18 @@ def models_sign(
 def evaluate(
     model: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a model folder.")],
     dataset: Annotated[str, typer.Argument(help="Dataset name in the workspace.")],
-    out: Annotated[Path | None, typer.Option(help="Report folder (default: workspace/reports/...).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: workspace/reports/...).")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Evaluate MODEL on DATASET at its stored operating point; write JSON and HTML reports."""
     from seclearn.lifecycle import evaluate_model
 
     settings = _settings(workspace)
-    result, json_path, html_path = evaluate_model(settings.workspace, model, dataset, key=settings.key(), out_dir=out)
+    result, json_path, html_path = evaluate_model(
+        settings.workspace, model, dataset, key=settings.key(), out_dir=out
+    )
     _render_metrics(result.metrics)
     console.print(f"report: {html_path}\njson:   {json_path}")
 
@@ -216,11 +293,19 @@ def _render_metrics(metrics: dict) -> None:
 @app.command()
 def score(
     model: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a model folder.")],
-    files: Annotated[list[Path], typer.Argument(help="Input files to score.", exists=True, dir_okay=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="Input files to score.", exists=True, dir_okay=False)
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .jsonl or .parquet.")],
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Input format; detected when omitted.")] = None,
-    explain: Annotated[str, typer.Option(help="Which records get top features and a reason: alerts, all, none.")] = "alerts",
-    top_k: Annotated[int, typer.Option(help="Number of contributing features per explained record.")] = 3,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="Input format; detected when omitted.")
+    ] = None,
+    explain: Annotated[
+        str, typer.Option(help="Which records get top features and a reason: alerts, all, none.")
+    ] = "alerts",
+    top_k: Annotated[
+        int, typer.Option(help="Number of contributing features per explained record.")
+    ] = 3,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Score FILES with MODEL in bounded memory; write score, decision and explanations."""
@@ -232,9 +317,17 @@ def score(
     total = sum(f.stat().st_size for f in files)
     with _progress() as bar:
         task = bar.add_task("score", total=total)
-        summary = score_files(pipeline, files, out, input_format=fmt, explain=explain, top_k=top_k,  # type: ignore[arg-type]
-                              limits=settings.limits, chunk_rows=settings.chunk_rows,
-                              progress=lambda n: bar.update(task, advance=n))
+        summary = score_files(
+            pipeline,
+            files,
+            out,
+            input_format=fmt,
+            explain=explain,
+            top_k=top_k,  # type: ignore[arg-type]
+            limits=settings.limits,
+            chunk_rows=settings.chunk_rows,
+            progress=lambda n: bar.update(task, advance=n),
+        )
     d = summary.to_dict()
     console.print(
         f"{d['records']:,} records scored with {manifest['name']}@{manifest['version']}: "
@@ -255,20 +348,37 @@ def demo(
     r = run_demo(settings, detector=detector, say=lambda s: err.print(f"[dim]{s}[/]"))
     tr, te = r.train_manifest["totals"], r.test_manifest["totals"]
     trc, tec = r.train_manifest["label"]["counts"], r.test_manifest["label"]["counts"]
-    console.print(f"train: {tr['accepted']:,} flows ({trc['malicious']:,} malicious), "
-                  f"test: {te['accepted']:,} flows ({tec['malicious']:,} malicious)")
-    console.print(f"model: {r.model.name}@{r.model.version} ({detector}), signed, at {r.model.path}")
+    console.print(
+        f"train: {tr['accepted']:,} flows ({trc['malicious']:,} malicious), "
+        f"test: {te['accepted']:,} flows ({tec['malicious']:,} malicious)"
+    )
+    console.print(
+        f"model: {r.model.name}@{r.model.version} ({detector}), signed, at {r.model.path}"
+    )
     _render_metrics(r.evaluation.metrics)
     per_type = r.evaluation.metrics.get("per_attack_type") or []
     if per_type:
-        table = Table("attack type", "flows", "detected", "rate", title="detection per attack type (test days)")
+        table = Table(
+            "attack type",
+            "flows",
+            "detected",
+            "rate",
+            title="detection per attack type (test days)",
+        )
         for row in per_type:
             if row.get("attack_type") == "benign":
                 continue
-            table.add_row(str(row["attack_type"]), f"{row['count']:,}", f"{row['detected']:,}", f"{row['rate']:.3f}")
+            table.add_row(
+                str(row["attack_type"]),
+                f"{row['count']:,}",
+                f"{row['detected']:,}",
+                f"{row['rate']:.3f}",
+            )
         console.print(table)
     s = r.scoring.to_dict()
-    console.print(f"scored {s['records']:,} flows -> {s['alerts']:,} alerts, written to {s['output']}")
+    console.print(
+        f"scored {s['records']:,} flows -> {s['alerts']:,} alerts, written to {s['output']}"
+    )
     console.print(f"report: {r.report_html}")
 
 

@@ -62,12 +62,22 @@ def run_demo(
     test_manifest = create_dataset(root, "demo-test", [test_log], overwrite=True)
     overlap = compare_datasets(root, "demo-train", "demo-test")
 
-    say(f"training a {detector} detector (operating point: 1% FPR on out-of-fold training data) ...")
-    trained = train_model(root, "demo-train", "demo-flows", key=settings.key(), detector=detector,
-                          random_state=settings.random_state)
+    say(
+        f"training a {detector} detector (operating point: 1% FPR on out-of-fold training data) ..."
+    )
+    trained = train_model(
+        root,
+        "demo-train",
+        "demo-flows",
+        key=settings.key(),
+        detector=detector,
+        random_state=settings.random_state,
+    )
 
     say("evaluating on the later days ...")
-    result, json_path, html_path = evaluate_model(root, str(trained.ref.path), "demo-test", key=settings.key())
+    result, json_path, html_path = evaluate_model(
+        root, str(trained.ref.path), "demo-test", key=settings.key()
+    )
 
     say("scoring the later days' conn.log as a batch ...")
     pipeline, _ = load_model(str(trained.ref.path), root=root, key=settings.key())

@@ -37,7 +37,9 @@ def train_model(
     (``target_fpr`` of benign traffic); nothing else is looked at.
     """
     if detector not in DETECTORS:
-        raise ConfigError(f"Unknown detector {detector!r}. Known detectors: {', '.join(sorted(DETECTORS))}.")
+        raise ConfigError(
+            f"Unknown detector {detector!r}. Known detectors: {', '.join(sorted(DETECTORS))}."
+        )
     manifest = read_manifest(root, dataset)
     frame = load_dataset(root, dataset)
     pipeline = DetectionPipeline(

@@ -14,12 +14,12 @@ SCHEMAS: dict[str, RecordSchema] = {FLOW_SCHEMA.name: FLOW_SCHEMA}
 
 __all__ = [
     "FLOW_SCHEMA",
+    "Field",
     "IDENTITY_FIELDS",
     "LABEL_FIELDS",
     "META_PREFIX",
-    "SCHEMAS",
-    "Field",
     "RecordSchema",
+    "SCHEMAS",
     "coerce_column",
     "empty_frame",
     "numeric_columns",

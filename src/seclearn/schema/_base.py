@@ -62,7 +62,13 @@ class RecordSchema:
 
     def fingerprint(self) -> str:
         """A short hash of names and kinds: changes whenever the schema's meaning does."""
-        text = self.name + "|" + self.version + "|" + ";".join(f"{f.name}:{f.kind}" for f in self.fields)
+        text = (
+            self.name
+            + "|"
+            + self.version
+            + "|"
+            + ";".join(f"{f.name}:{f.kind}" for f in self.fields)
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -83,13 +89,17 @@ def coerce_column(values: pd.Series, kind: Kind) -> pd.Series:
         if pd.api.types.is_bool_dtype(values):
             return values.astype("boolean")
         text = values.astype("str").str.strip().str.lower()
-        mapped = text.map({"t": True, "true": True, "1": True, "f": False, "false": False, "0": False})
+        mapped = text.map(
+            {"t": True, "true": True, "1": True, "f": False, "false": False, "0": False}
+        )
         return mapped.astype("boolean")
     out = values.astype("str")
     return out.where(values.notna(), None).astype("str")
 
 
-def validate_frame(frame: pd.DataFrame, schema: RecordSchema, *, coerce: bool = True) -> pd.DataFrame:
+def validate_frame(
+    frame: pd.DataFrame, schema: RecordSchema, *, coerce: bool = True
+) -> pd.DataFrame:
     """Check ``frame`` against ``schema`` and return a frame with canonical dtypes.
 
     Canonical fields are converted to their declared dtype (when ``coerce``); missing
@@ -145,7 +155,11 @@ def empty_frame(schema: RecordSchema, extra: dict[str, str] | None = None) -> pd
 
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    return [
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
 
 
 __all__ = [
@@ -156,4 +170,3 @@ __all__ = [
     "numeric_columns",
     "validate_frame",
 ]
-

@@ -26,7 +26,9 @@ FLOW_SCHEMA = RecordSchema(
         Field("dst_bytes", "float", "payload bytes from responder", unit="bytes"),
         Field("src_pkts", "float", "packets from originator", unit="packets"),
         Field("dst_pkts", "float", "packets from responder", unit="packets"),
-        Field("conn_state", "str", "connection state or TCP flag summary (Zeek conn_state, KDD flag)"),
+        Field(
+            "conn_state", "str", "connection state or TCP flag summary (Zeek conn_state, KDD flag)"
+        ),
         Field("label", "label", "1 = malicious, 0 = benign, missing = unlabeled"),
         Field("attack_type", "str", "attack family or name; 'benign' for benign records"),
     ),

@@ -56,7 +56,16 @@ class _JsonlWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         records = frame.to_dict(orient="records")
-        self._fh.write(b"".join(orjson.dumps(r, default=_json_default, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY) for r in records))
+        self._fh.write(
+            b"".join(
+                orjson.dumps(
+                    r,
+                    default=_json_default,
+                    option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY,
+                )
+                for r in records
+            )
+        )
 
     def close(self) -> None:
         self._fh.close()
@@ -69,7 +78,12 @@ class _ParquetWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         if "top_features" in frame.columns:
-            frame = frame.assign(top_features=[orjson.dumps(v).decode() if v is not None else None for v in frame["top_features"]])
+            frame = frame.assign(
+                top_features=[
+                    orjson.dumps(v).decode() if v is not None else None
+                    for v in frame["top_features"]
+                ]
+            )
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._writer is None:
             self._schema = table.schema
@@ -91,7 +105,9 @@ def _json_default(value: object) -> object:
     raise TypeError
 
 
-def _scored_frame(pipeline: DetectionPipeline, chunk: pd.DataFrame, explain: ExplainMode, top_k: int) -> pd.DataFrame:
+def _scored_frame(
+    pipeline: DetectionPipeline, chunk: pd.DataFrame, explain: ExplainMode, top_k: int
+) -> pd.DataFrame:
     keep = [c for c in PASSTHROUGH if c in chunk.columns]
     if explain == "all":
         scored = pipeline.score(chunk, explain_top_k=top_k)
@@ -101,11 +117,15 @@ def _scored_frame(pipeline: DetectionPipeline, chunk: pd.DataFrame, explain: Exp
             alerts = pipeline.score(chunk.loc[scored["decision"].to_numpy()], explain_top_k=top_k)
             scored["top_features"] = None
             scored["reason"] = None
-            scored.loc[alerts.index, "top_features"] = pd.Series(alerts["top_features"].tolist(), index=alerts.index, dtype=object)
+            scored.loc[alerts.index, "top_features"] = pd.Series(
+                alerts["top_features"].tolist(), index=alerts.index, dtype=object
+            )
             scored.loc[alerts.index, "reason"] = alerts["reason"]
     out = chunk[keep].copy()
     for column in scored.columns:
-        out[column] = scored[column].to_numpy() if column in ("score", "decision") else scored[column]
+        out[column] = (
+            scored[column].to_numpy() if column in ("score", "decision") else scored[column]
+        )
     if "ts" in out.columns:
         out["ts"] = out["ts"].astype("float64")
     return out
@@ -142,7 +162,9 @@ def score_files(
     try:
         for path in files:
             summary.files.append(str(path))
-            for chunk in iter_flows(Path(path), format=input_format, limits=limits or Limits(), chunk_rows=chunk_rows):
+            for chunk in iter_flows(
+                Path(path), format=input_format, limits=limits or Limits(), chunk_rows=chunk_rows
+            ):
                 summary.ingest.merge(chunk.stats)
                 if len(chunk.frame):
                     scored = _scored_frame(pipeline, chunk.frame, explain, top_k)
