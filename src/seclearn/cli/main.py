@@ -322,8 +322,8 @@ def score(
             files,
             out,
             input_format=fmt,
-            explain=explain,
-            top_k=top_k,  # type: ignore[arg-type]
+            explain=explain,  # type: ignore[arg-type]  # score_files validates it
+            top_k=top_k,
             limits=settings.limits,
             chunk_rows=settings.chunk_rows,
             progress=lambda n: bar.update(task, advance=n),
