@@ -53,7 +53,8 @@ class DetectionPipeline(BaseEstimator):
     ``fit(frame)`` featurizes the training flows, computes K-fold out-of-fold raw scores
     (anomaly detectors train on rows not labeled malicious: benign, or all rows when
     unlabeled), fits the calibrator on them (``calibration="auto"``: a probability for
-    supervised detectors, the benign quantile for anomaly and hybrid ones), chooses the
+    supervised and hybrid detectors trained on both classes, the benign quantile for
+    anomaly detectors), chooses the
     threshold on the out-of-fold calibrated scores of benign training rows, and refits
     the detector on all training rows. Nothing but training data is looked at.
 
@@ -111,9 +112,11 @@ class DetectionPipeline(BaseEstimator):
             return detector
         return clone(self.detector)
 
-    def _resolve_calibration(self, kind: str) -> str:
+    def _resolve_calibration(self, kind: str, y: np.ndarray) -> str:
+        """``auto``: a probability when the detector learned from both classes, else a benign quantile."""
         if self.calibration == "auto":
-            return "isotonic" if kind == "supervised" else "benign_quantile"
+            both = bool((y == 0).any() and (y == 1).any())
+            return "isotonic" if kind in ("supervised", "hybrid") and both else "benign_quantile"
         return self.calibration
 
     def fit(self, frame: pd.DataFrame, y: Any = None) -> DetectionPipeline:
@@ -149,7 +152,7 @@ class DetectionPipeline(BaseEstimator):
             X, y, cv_folds=self.cv_folds, random_state=self.random_state, groups=groups
         )
 
-        method = self._resolve_calibration(detector.kind)
+        method = self._resolve_calibration(detector.kind, y)
         reference_rows = (y == 0) if (y == 0).any() else np.isnan(y)
         if method in ("isotonic", "sigmoid"):
             known = ~np.isnan(y)
