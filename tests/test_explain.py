@@ -180,3 +180,11 @@ def test_global_importance_ranks_the_planted_feature_first_and_survives_saving(l
 
 def test_explaining_no_records_gives_no_explanations(lgbm):
     assert explain_records(lgbm, planted(1).iloc[:0], top_k=3) == []
+
+
+def test_repeated_records_get_the_same_contributions_as_when_explained_alone(lgbm):
+    X = lgbm.transform_features(planted(seed=5))[:40]
+    repeated = np.concatenate([X, X[::-1], X[:5]])
+    together, _ = feature_contributions(lgbm.detector_, repeated, lgbm.reference_)
+    alone = np.vstack([feature_contributions(lgbm.detector_, row[None, :], lgbm.reference_)[0] for row in repeated])
+    np.testing.assert_allclose(together, alone, rtol=1e-9, atol=1e-12)

@@ -62,9 +62,21 @@ def feature_contributions(
 
     ``reference`` is the benign median of each feature (the point a record is compared
     with). The second array is all True for supervised detectors, all False for anomaly
-    detectors and per-row for hybrids.
+    detectors and per-row for hybrids. Identical rows (floods and scans repeat the same
+    record thousands of times) are explained once: TreeSHAP costs about a millisecond
+    a row, the deduplication a sort.
     """
     X = np.asarray(X)
+    if len(X) > 1:
+        unique, inverse = np.unique(X, axis=0, return_inverse=True)
+        if len(unique) < len(X):
+            inverse = inverse.reshape(-1)
+            contrib, supervised = _contributions(detector, unique, reference)
+            return contrib[inverse], supervised[inverse]
+    return _contributions(detector, X, reference)
+
+
+def _contributions(detector: Detector, X: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     reference = np.asarray(reference, dtype=np.float64)
     n = len(X)
     if isinstance(detector, HybridDetector):
@@ -72,7 +84,7 @@ def feature_contributions(
         out = np.zeros(X.shape, dtype=np.float64)
         for mask, part in ((drives, detector.supervised_), (~drives, detector.anomaly_)):
             if mask.any():
-                out[mask] = feature_contributions(part, X[mask], reference)[0]
+                out[mask] = _contributions(part, X[mask], reference)[0]
         return out, drives
     supervised = np.full(n, detector.kind == "supervised")
     if n == 0:
