@@ -13,6 +13,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from seclearn.errors import FeatureMismatchError, NotFittedError
 from seclearn.features._derived import DERIVED_NUMERIC, PORT_CLASS_COLUMN, port_class
 from seclearn.features.constraints import Interval, Options, validate_params
+from seclearn.features.context import (
+    CONTEXT_PREFIX,
+    DEFAULT_WINDOWS,
+    KEY_COLUMNS,
+    context_features,
+    has_context_inputs,
+)
 from seclearn.features.spec import FeatureKind, FeatureSpec, Transform
 from seclearn.schema import FLOW_SCHEMA, IDENTITY_FIELDS, LABEL_FIELDS, META_PREFIX
 
@@ -62,7 +69,19 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
     ``service``, ``conn_state`` and text extras that do not look like identifiers;
     derived features when their inputs exist (bytes per packet each way, the
     originator's share of bytes, packets and bytes per second, and ``dst_port_class``,
-    a bucket of named service ports vs well-known/registered/ephemeral ranges).
+    a bucket of named service ports vs well-known/registered/ephemeral ranges); and,
+    with ``context``, the time-window context features of
+    :mod:`seclearn.features.context` (earlier flows of the same host pair, their
+    regularity, the source's fan-out and failures in the last minute, ...).
+
+    ``context="auto"`` turns context on when at least half the training rows carry
+    ``ts``, ``src_ip`` and ``dst_ip`` (Zeek, NetFlow, the simulator), and off for
+    datasets without usable times or addresses (NSL-KDD, UNSW-NB15 partitions);
+    ``True`` requires those inputs, ``False`` never adds context. Context is computed
+    from the frame being transformed itself, so score whole time ranges, not samples;
+    a frame that already holds every ``ctx_*`` column (computed upstream with history,
+    see :class:`~seclearn.features.context.ContextHistory`) is taken as given.
+    Input columns named ``ctx_*`` are never plain numeric features.
 
     Categories: the ``max_categories`` most frequent values seen at least
     ``min_category_count`` times in training; others become ``__other__``, missing
@@ -94,6 +113,7 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
         "max_categories": [Interval(int, 1, 1000)],
         "min_category_count": [Interval(int, 1, None)],
         "derived": [Options((True, False))],
+        "context": [Options(("auto", True, False))],
     }
 
     def __init__(
@@ -104,12 +124,14 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
         max_categories: int = 32,
         min_category_count: int = 5,
         derived: bool = True,
+        context: bool | str = "auto",
     ) -> None:
         self.encoding = encoding
         self.log_counts = log_counts
         self.max_categories = max_categories
         self.min_category_count = min_category_count
         self.derived = derived
+        self.context = context
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y: Any = None) -> FlowFeaturizer:
@@ -126,7 +148,11 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
             )
         canonical = {f: i for i, f in enumerate(FLOW_SCHEMA.names)}
         columns = sorted(
-            (str(c) for c in X.columns if not excluded_column(str(c))),
+            (
+                str(c)
+                for c in X.columns
+                if not excluded_column(str(c)) and not str(c).startswith(CONTEXT_PREFIX)
+            ),
             key=lambda c: (canonical.get(c, len(canonical)), c),
         )
         numeric: list[str] = []
@@ -156,14 +182,16 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
         self.derived_columns_ = derived
         self.categorical_columns_ = categorical
         self.ignored_columns_ = ignored
+        self.context_columns_ = self._fit_context(X)
 
         raw = {c: _as_float(X[c]) for c in numeric}
         for d in DERIVED_NUMERIC:
             if d.name in derived:
                 raw[d.name] = d.compute(raw)
+        raw.update(self._context_raw(X))
         self.log_columns_ = []
         if self.log_counts:
-            for c in numeric + derived:
+            for c in numeric + derived + self.context_columns_:
                 v = raw[c]
                 finite = v[np.isfinite(v)]
                 if (
@@ -187,8 +215,36 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
         self.feature_specs_ = self._specs(out)
         return out
 
+    def _fit_context(self, X: pd.DataFrame) -> list[str]:
+        """Names of the context features to use (empty when context is off)."""
+        names = DEFAULT_WINDOWS.names
+        precomputed = all(c in X.columns for c in names)
+        if self.context == "auto":
+            return names if precomputed or has_context_inputs(X) else []
+        if self.context is False:
+            return []
+        if not (precomputed or has_context_inputs(X, min_share=1 / len(X))):
+            raise FeatureMismatchError(
+                f"FlowFeaturizer(context=True) needs the columns {list(KEY_COLUMNS)} with values "
+                f"(or precomputed {names[0]!r}, ...); got columns {[str(c) for c in X.columns][:30]}. "
+                "Use context='auto' or False for data without times and addresses."
+            )
+        return names
+
+    def _context_raw(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Context feature values of ``X``: its own ``ctx_*`` columns if all present, else computed."""
+        names = self.context_columns_
+        if not names:
+            return {}
+        if all(c in X.columns for c in names):
+            return {c: _as_float(X[c]) for c in names}
+        computed = context_features(X, DEFAULT_WINDOWS)
+        return {c: computed[c].to_numpy(dtype="float64") for c in names}
+
     def _build_layout(self) -> None:
-        names: list[str] = list(self.numeric_columns_) + list(self.derived_columns_)
+        names: list[str] = (
+            list(self.numeric_columns_) + list(self.derived_columns_) + list(self.context_columns_)
+        )
         for c in self.categorical_columns_:
             if self.encoding == "ordinal":
                 names.append(c)
@@ -202,6 +258,9 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
             inputs |= set(sources[d])
         if PORT_CLASS_COLUMN in self.categorical_columns_:
             inputs.add("dst_port")
+        context_sources = {name: srcs for name, srcs, _ in DEFAULT_WINDOWS.features()}
+        for c in self.context_columns_:
+            inputs |= set(context_sources[c])
         self.input_columns_ = sorted(inputs)
         self._index = {
             c: pd.Index(self.categories_[c], dtype="str") for c in self.categorical_columns_
@@ -209,6 +268,7 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
 
     def _specs(self, out: np.ndarray) -> list[FeatureSpec]:
         sources = {d.name: d.sources for d in DERIVED_NUMERIC}
+        context_sources = {name: srcs for name, srcs, _ in DEFAULT_WINDOWS.features()}
         specs = []
         finite = np.isfinite(out)
         with np.errstate(invalid="ignore"):
@@ -226,6 +286,9 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
                 transform = "log1p" if name in self.log_columns_ else "identity"
             elif name in self.derived_columns_:
                 kind, source, srcs = "derived", name, sources[name]
+                transform = "log1p" if name in self.log_columns_ else "identity"
+            elif name in self.context_columns_:
+                kind, source, srcs = "context", name, context_sources[name]
                 transform = "log1p" if name in self.log_columns_ else "identity"
             else:
                 column, _, value = name.partition("=")
@@ -280,6 +343,7 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
             if d.name in self.derived_columns_:
                 inputs = {s: raw[s] for s in d.sources}
                 raw[d.name] = None if any(v is None for v in inputs.values()) else d.compute(inputs)  # type: ignore[arg-type]
+        raw.update(self._context_raw(X))
         return self._transform(X, raw)
 
     def _transform(self, X: pd.DataFrame, raw: dict[str, Any]) -> np.ndarray:
@@ -287,7 +351,7 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
         out = np.empty((n, self.n_features_out_), dtype=np.float32)
         logged = set(self.log_columns_)
         j = 0
-        for c in [*self.numeric_columns_, *self.derived_columns_]:
+        for c in [*self.numeric_columns_, *self.derived_columns_, *self.context_columns_]:
             v = raw.get(c)
             if v is None:
                 out[:, j] = np.nan
@@ -379,6 +443,7 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
             "categories": self.categories_,
             "log_columns": self.log_columns_,
             "ignored_columns": self.ignored_columns_,
+            "context_columns": self.context_columns_,
             "specs": [s.to_dict() for s in self.feature_specs_],
         }
 
@@ -397,6 +462,13 @@ class FlowFeaturizer(TransformerMixin, BaseEstimator):
         self.categories_ = {k: list(v) for k, v in data["categories"].items()}
         self.log_columns_ = list(data["log_columns"])
         self.ignored_columns_ = list(data["ignored_columns"])
+        self.context_columns_ = list(data.get("context_columns", []))
+        unknown = sorted(set(self.context_columns_) - set(DEFAULT_WINDOWS.names))
+        if unknown:
+            raise FeatureMismatchError(
+                f"Saved featurizer uses context features {unknown} that this version of seclearn "
+                f"does not compute (it computes {DEFAULT_WINDOWS.names}). Retrain the model."
+            )
         self._build_layout()
         self.feature_specs_ = [FeatureSpec.from_dict(s) for s in data["specs"]]
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-FeatureKind = Literal["numeric", "categorical", "derived"]
+FeatureKind = Literal["numeric", "categorical", "derived", "context"]
 Transform = Literal["identity", "log1p", "ordinal", "onehot"]
 
 
@@ -18,7 +18,9 @@ class FeatureSpec:
     missing values; ``None`` when a column was entirely missing. ``sources`` are the
     input columns the feature is computed from (one for plain columns, several for
     derived ones), so that a constraint on an input can be traced to every feature it
-    moves.
+    moves. ``kind="context"`` marks time-window features computed from other flows
+    (:mod:`seclearn.features.context`): an attacker moves them only through the timing,
+    addresses and sizes of all of their flows, not by editing one record.
     """
 
     name: str

@@ -2,7 +2,10 @@
 
 Files are read chunk by chunk through :func:`seclearn.ingest.iter_flows`; each chunk is
 scored and written before the next is read, so memory depends on ``chunk_rows``, not on
-the size of the input.
+the size of the input. When the model uses time-window context features, the flows of
+the last context horizon (one hour by default) are carried from chunk to chunk, and from
+file to file in the order given, so that chunked scoring of time-ordered input gives the
+same scores as scoring it whole (:class:`seclearn.features.ContextHistory`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pyarrow.parquet as pq
 
 from seclearn.config import Limits
 from seclearn.errors import ConfigError
+from seclearn.features import ContextHistory
 from seclearn.ingest import IngestStats, iter_flows
 from seclearn.pipeline import DetectionPipeline
 
@@ -131,6 +135,14 @@ def _scored_frame(
     return out
 
 
+def _with_context(history: ContextHistory | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its context features, computed with the flows carried over before it."""
+    if history is None:
+        return frame
+    context = history.add(frame)
+    return pd.concat([frame.drop(columns=list(context.columns), errors="ignore"), context], axis=1)
+
+
 def score_files(
     pipeline: DetectionPipeline,
     files: Iterable[Path],
@@ -150,6 +162,8 @@ def score_files(
     ``explain`` chooses which records carry top contributing features and a reason:
     only alerts (default; explanations cost more than scores), all, or none.
     ``progress`` is called with the number of input bytes consumed by each chunk.
+    Context features (when the model has them) see the flows of the previous chunks and
+    files within their windows: give files of one sensor in time order.
     """
     fmt = output_format or ("parquet" if out.suffix == ".parquet" else "jsonl")
     if fmt not in ("jsonl", "parquet"):
@@ -159,6 +173,8 @@ def score_files(
     out.parent.mkdir(parents=True, exist_ok=True)
     summary = ScoringSummary(output=str(out))
     writer = _ParquetWriter(out) if fmt == "parquet" else _JsonlWriter(out)
+    uses_context = bool(getattr(pipeline.featurizer_, "context_columns_", None))
+    history = ContextHistory() if uses_context else None
     try:
         for path in files:
             summary.files.append(str(path))
@@ -167,7 +183,8 @@ def score_files(
             ):
                 summary.ingest.merge(chunk.stats)
                 if len(chunk.frame):
-                    scored = _scored_frame(pipeline, chunk.frame, explain, top_k)
+                    frame = _with_context(history, chunk.frame)
+                    scored = _scored_frame(pipeline, frame, explain, top_k)
                     summary.records += len(scored)
                     summary.alerts += int(scored["decision"].sum())
                     writer.write(scored)
