@@ -109,6 +109,7 @@ def test_per_attack_type_counts_detections_at_the_operating_point():
         "count": 2,
         "detected": 2,
         "rate": 1.0,
+        "rate_ci": [pytest.approx(0.3424, abs=1e-4), 1.0],  # Wilson, 2 of 2
         "mean_score": pytest.approx(0.85),
     }
     assert rows["scan"]["detected"] == 0 and rows["scan"]["rate"] == 0.0
@@ -120,8 +121,11 @@ def test_alerts_per_day_from_timestamps():
     ts = 1_700_000_000 + np.linspace(0, 2 * 86_400, 10)
     m = evaluate_scores(HAND_Y, HAND_S, 0.5, ts=ts)
     assert m["time"]["span_days"] == pytest.approx(2.0)
-    assert m["time"]["alerts_per_day"] == pytest.approx(2.0)
-    assert m["time"]["false_alerts_per_day"] == pytest.approx(1.0)
+    volume = m["alert_volume"]
+    assert volume["events_per_day_source"] == "test timestamps"
+    assert volume["events_per_day"] == pytest.approx(5.0)
+    assert volume["alerts_per_day"] == pytest.approx(2.0)  # 4 alerts / 2 days
+    assert volume["false_alerts_per_day"] == pytest.approx(1.0)
 
 
 def test_given_decisions_override_the_threshold_comparison():

@@ -60,7 +60,8 @@ def test_html_report_is_self_contained_and_shows_the_headline_numbers(tmp_path, 
     assert "http://" not in html and "https://" not in html
     for attr in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert attr.startswith("data:image/png;base64,"), attr
-    assert len(re.findall(r"<img ", html)) == 5  # ROC, PR, histogram, reliability, attack types
+    # ROC, PR, histogram, reliability, attack types, alert budget (no ts: no decay plot)
+    assert len(re.findall(r"<img ", html)) == 6
     m = two_class.metrics
     for key in (
         "precision",

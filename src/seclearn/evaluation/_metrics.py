@@ -5,27 +5,45 @@ they can be: every metric that needs the missing class is ``None`` and
 ``metrics["not_available"][name]`` says why. :class:`EvaluationError` is raised only
 for input that cannot be evaluated at all: no rows, lengths that differ, labels other
 than 0/1 (drop unlabeled rows first), or scores / threshold that are not finite.
+
+Beyond the confusion matrix and the curves, the dict holds what a security team asks
+first: alerts per day (:mod:`._time`), precision at an analyst alert budget
+(:mod:`._budget`), time to first detection per attack campaign and performance per
+time period with its decay slope (:mod:`._time`), and 95% bootstrap intervals on every
+headline figure (:mod:`._bootstrap`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from seclearn.errors import EvaluationError
+from seclearn.evaluation._bootstrap import bootstrap_intervals
+from seclearn.evaluation._budget import DEFAULT_ALERT_BUDGETS, budget_metrics
 from seclearn.evaluation._calibration import calibration_metrics, score_histogram
 from seclearn.evaluation._curves import DETECTION_NOTE, ranking_metrics
+from seclearn.evaluation._time import (
+    CAMPAIGN_GAP_S,
+    alert_volume,
+    as_epoch_seconds,
+    campaign_metrics,
+    period_metrics,
+    time_span,
+)
 
-_SECONDS_PER_DAY = 86_400.0
-_BOOTSTRAP_METRICS = ("precision", "recall", "f1", "fpr", "roc_auc", "pr_auc")
+#: z for a two-sided 95% interval (per-family Wilson intervals).
+_Z95 = 1.959963984540054
 
 NOTES = {
     "detection_at_fpr": DETECTION_NOTE,
     "ece": "Expected calibration error over 10 equal-width score bins on [0, 1].",
     "operating_point": "Decisions use the model's stored threshold, chosen on training data, never on this test set.",
+    "per_attack_type": "Per-family intervals are 95% Wilson score intervals of the detection rate.",
+    "alert_budget": "Top-k scores per day: what a team that reviews k alerts a day would see; no threshold is used.",
 }
 
 
@@ -36,9 +54,15 @@ def evaluate_scores(
     *,
     attack_type: Any = None,
     ts: Any = None,
+    src_ip: Any = None,
     decision: Any = None,
     n_bootstrap: int = 0,
     random_state: int = 0,
+    events_per_day: float | None = None,
+    alert_budgets: tuple[int, ...] | list[int] = DEFAULT_ALERT_BUDGETS,
+    campaign_gap_s: float = CAMPAIGN_GAP_S,
+    period_s: float | None = None,
+    train_end_ts: float | None = None,
 ) -> dict[str, Any]:
     """Every metric of a labeled test set at a given operating point.
 
@@ -48,17 +72,27 @@ def evaluate_scores(
     scores : risk scores, higher = more suspicious; calibration metrics need [0, 1].
     threshold : the operating point; a row is an alert when ``score > threshold``
         (as in ``DetectionPipeline.score``).
-    attack_type : optional attack family per row, for per-type detection.
-    ts : optional epoch seconds per row, for alerts per day.
+    attack_type : optional attack family per row, for per-family detection and campaigns.
+    ts : optional epoch seconds (or datetimes) per row, for alerts per day, per-day
+        alert budgets, campaigns and time periods.
+    src_ip : optional source address per row; campaigns are then per family and source.
     decision : optional decisions the model made; default ``scores > threshold``.
-    n_bootstrap : number of bootstrap resamples for 95% percentile intervals (0 = none).
+    n_bootstrap : bootstrap replicates for 95% percentile intervals (0 = none).
     random_state : seed of the bootstrap.
+    events_per_day : events the detector sees per day in production; default: measured
+        from ``ts``. Turns alert rates into alerts per day.
+    alert_budgets : alerts per day an analyst team can review (precision at budget).
+    campaign_gap_s : a gap at least this long between attack rows starts a new campaign.
+    period_s : length of the time periods; default a day (hours for short test data).
+    train_end_ts : when the training data ends (epoch seconds), the origin of the decay
+        slope; default the start of the test data.
 
     Returns a JSON-ready dict; ``None`` values are explained in ``not_available``.
     """
-    if n_bootstrap < 0:
-        raise EvaluationError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap}.")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
+        raise EvaluationError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}.")
     y, s, d = _validate(y_true, scores, threshold, decision)
+    t = as_epoch_seconds(ts, len(y)) if ts is not None else None
     not_available: dict[str, str] = {}
     metrics: dict[str, Any] = {"threshold": float(threshold)}
     metrics.update(_threshold_metrics(y, d, not_available))
@@ -66,12 +100,43 @@ def evaluate_scores(
     metrics.update(calibration_metrics(y, s, not_available))
     metrics["score_histogram"] = score_histogram(y, s)
     metrics["per_attack_type"] = _per_attack_type(attack_type, y, s, d, not_available)
-    metrics["time"] = _time_metrics(ts, d, y, not_available)
+    span = time_span(t) if t is not None else None
+    if span is None:
+        not_available["time"] = "no ts given" if t is None else "fewer than two distinct timestamps"
+    metrics["time"] = span
+    metrics["alert_volume"] = alert_volume(y, d, span, events_per_day, not_available)
+    metrics["alert_budget"] = budget_metrics(y, s, t, alert_budgets, events_per_day)
+    if t is not None:
+        metrics["campaigns"] = campaign_metrics(
+            y, d, t, attack_type, src_ip, float(campaign_gap_s), not_available
+        )
+        metrics["periods"] = period_metrics(y, s, d, t, span, period_s, train_end_ts, not_available)
+    else:
+        metrics["campaigns"] = metrics["periods"] = None
+        not_available["campaigns"] = not_available["periods"] = "no ts given"
     if n_bootstrap:
-        metrics["bootstrap"] = _bootstrap(y, s, d, n_bootstrap, random_state)
+        metrics["bootstrap"] = bootstrap_intervals(
+            y, s, d, n_bootstrap=n_bootstrap, random_state=random_state
+        )
+        _scale_volume_intervals(metrics)
     metrics["notes"] = dict(NOTES)
     metrics["not_available"] = not_available
     return metrics
+
+
+def _scale_volume_intervals(metrics: dict[str, Any]) -> None:
+    """Alerts per day inherit the alert-rate intervals (events per day is taken as known)."""
+    volume = metrics.get("alert_volume")
+    intervals = metrics["bootstrap"]["intervals"]
+    if not volume:
+        return
+    rate = volume["events_per_day"]
+    for key, source in (
+        ("alerts_per_day", "alert_rate"),
+        ("false_alerts_per_day", "false_alert_rate"),
+    ):
+        ci = intervals.get(source)
+        volume[f"{key}_ci"] = [ci[0] * rate, ci[1] * rate] if ci else None
 
 
 def _validate(
@@ -200,6 +265,7 @@ def _per_attack_type(
                 "count": count,
                 "detected": int(g["detected"]),
                 "rate": int(g["detected"]) / count,
+                "rate_ci": wilson_interval(int(g["detected"]), count),
                 "mean_score": float(g["mean_score"]),
             }
         )
@@ -207,73 +273,16 @@ def _per_attack_type(
     return rows
 
 
-def _time_metrics(
-    ts: Any, d: np.ndarray, y: np.ndarray, not_available: dict[str, str]
-) -> dict[str, Any] | None:
-    """Time span of the test rows and alerts (all, false) per day at the operating point."""
-    if ts is None:
-        not_available["time"] = "no ts given"
+def wilson_interval(successes: int, trials: int, z: float = _Z95) -> list[float] | None:
+    """Wilson score interval of a proportion: sound for small counts and rates near 0 or 1."""
+    if trials <= 0:
         return None
-    t = np.asarray(pd.Series(ts).to_numpy(dtype="float64", na_value=np.nan))
-    if t.shape != d.shape:
-        raise EvaluationError(
-            f"ts has {t.shape[0]} values but y_true has {d.shape[0]}; they must match."
-        )
-    finite = np.isfinite(t)
-    if finite.sum() < 2 or t[finite].max() <= t[finite].min():
-        not_available["time"] = "fewer than two distinct timestamps"
-        return None
-    start, end = float(t[finite].min()), float(t[finite].max())
-    days = (end - start) / _SECONDS_PER_DAY
-
-    def iso(x: float) -> str:
-        return dt.datetime.fromtimestamp(x, dt.UTC).isoformat(timespec="seconds")
-
-    return {
-        "start": iso(start),
-        "end": iso(end),
-        "span_days": days,
-        "alerts_per_day": float(d.sum()) / days,
-        "false_alerts_per_day": float(np.sum(d & (y == 0))) / days,
-        "rows_without_ts": int((~finite).sum()),
-    }
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    # min/max with p: at p = 0 or 1 the bound equals p in exact arithmetic, not in floats.
+    return [min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))]
 
 
-def _bootstrap(
-    y: np.ndarray, s: np.ndarray, d: np.ndarray, n_bootstrap: int, random_state: int
-) -> dict[str, Any]:
-    """95% percentile intervals from ``n_bootstrap`` row resamples (undefined replicates skipped)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    rng = np.random.default_rng(random_state)
-    samples: dict[str, list[float]] = {k: [] for k in _BOOTSTRAP_METRICS}
-    n = len(y)
-    for _ in range(n_bootstrap):
-        idx = rng.integers(0, n, n)
-        yb, sb, db = y[idx], s[idx], d[idx]
-        pos = yb == 1
-        rates = _rates(
-            int(np.sum(db & pos)),
-            int(np.sum(db & ~pos)),
-            int(np.sum(~db & pos)),
-            int(np.sum(~db & ~pos)),
-        )
-        for key in ("precision", "recall", "f1", "fpr"):
-            if rates[key] is not None:
-                samples[key].append(float(rates[key]))  # type: ignore[arg-type]
-        if 0 < pos.sum() < n:
-            samples["roc_auc"].append(float(roc_auc_score(yb, sb)))
-            samples["pr_auc"].append(float(average_precision_score(yb, sb)))
-    intervals = {
-        k: ([float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None)
-        for k, v in samples.items()
-    }
-    return {
-        "n_bootstrap": n_bootstrap,
-        "confidence": 0.95,
-        "random_state": random_state,
-        "intervals": intervals,
-    }
-
-
-__all__ = ["NOTES", "evaluate_scores"]
+__all__ = ["NOTES", "evaluate_scores", "wilson_interval"]
