@@ -27,6 +27,7 @@ SMALL: dict[str, dict] = {
     "lightgbm": {"n_estimators": 30, "n_jobs": 1},
     "random_forest": {"n_estimators": 30, "n_jobs": 1},
     "isolation_forest": {"n_estimators": 50, "n_jobs": 1},
+    "hist_gradient_boosting": {"max_iter": 30},
 }
 SAFE_SUFFIXES = {".json", ".txt", ".npz", ".skops"}
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
@@ -40,7 +41,20 @@ def small(name: str) -> Detector:
             anomaly=small("isolation_forest"),
             anomaly_weight=0.5,
         )
+    if name in COMPOSITE:
+        return make_detector(name, **COMPOSITE[name]())
     return make_detector(name, **SMALL.get(name, {}))
+
+
+#: Composite detectors get small members (built fresh for every call).
+COMPOSITE = {
+    "bagging": lambda: {"base": small("lightgbm"), "n_estimators": 3},
+    "stacking": lambda: {"members": (small("lightgbm"), small("ecod"))},
+    "soft_voting": lambda: {"members": (small("lightgbm"), small("random_forest"))},
+    "self_training": lambda: {"base": small("lightgbm"), "max_iter": 1},
+    "pu_learning": lambda: {"base": small("lightgbm"), "n_estimators": 3},
+    "anomaly_features": lambda: {"supervised": small("lightgbm"), "anomaly": (small("ecod"),)},
+}
 
 
 def planted(
@@ -97,7 +111,8 @@ def test_fit_returns_self_and_sets_learned_attributes(name):
     detector = small(name)
     assert detector.fit(X, y) is detector
     assert detector.n_features_in_ == X.shape[1]
-    assert detector.kind in ("supervised", "anomaly", "hybrid") and detector.name == name
+    assert detector.kind in ("supervised", "anomaly", "hybrid", "semi_supervised")
+    assert detector.name == name
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -230,12 +245,27 @@ def test_registry_lists_every_detector_with_a_kind():
         "ecod",
         "hbos",
         "hybrid",
+        "hist_gradient_boosting",
+        "bagging",
+        "stacking",
+        "soft_voting",
+        "self_training",
+        "pu_learning",
+        "anomaly_features",
     }
-    assert {c.kind for c in DETECTORS.values()} == {"supervised", "anomaly", "hybrid"}
+    assert {c.kind for c in DETECTORS.values()} == {
+        "supervised",
+        "anomaly",
+        "hybrid",
+        "semi_supervised",
+    }
 
 
 def test_unknown_detector_names_list_the_known_ones():
-    with pytest.raises(ConfigError, match="Known detectors: ecod, hbos, hybrid, isolation_forest"):
+    with pytest.raises(
+        ConfigError,
+        match="Known detectors: anomaly_features, bagging, ecod, hbos, hist_gradient_boosting, hybrid",
+    ):
         make_detector("xgboost")
     with pytest.raises(ConfigError, match="does not take parameters"):
         make_detector("ecod", n_estimators=5)

@@ -24,7 +24,9 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from seclearn.errors import FeatureMismatchError, ModelError, NotFittedError
 from seclearn.features import validate_params
 
-Kind = Literal["supervised", "anomaly", "hybrid"]
+#: How a detector uses labels: supervised and hybrid need both classes; anomaly trains on
+#: rows not labeled malicious; semi_supervised takes labeled and unlabeled (NaN) rows.
+Kind = Literal["supervised", "anomaly", "hybrid", "semi_supervised"]
 DETECTOR_FILE = "detector.json"
 FORMAT_VERSION = 1
 #: Largest JSON state file a detector agrees to parse.
@@ -298,13 +300,16 @@ def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
                 "__detector__": value.name,
                 "params": params_to_json(value.get_params(deep=False)),
             }
+        elif isinstance(value, tuple):  # e.g. an ensemble's members or weights
+            out[key] = {"__tuple__": [params_to_json({"v": v})["v"] for v in value]}
         elif value is None or isinstance(value, str | bool | int | float):
             out[key] = value.item() if isinstance(value, np.generic) else value
         elif isinstance(value, np.generic):
             out[key] = value.item()
         else:
             raise ModelError(
-                f"Parameter {key!r}={value!r} cannot be saved: use str, number, bool or None values."
+                f"Parameter {key!r}={value!r} cannot be saved: use str, number, bool, None, "
+                "Detector values or tuples of them."
             )
     return out
 
@@ -319,6 +324,8 @@ def params_from_json(params: dict[str, Any]) -> dict[str, Any]:
             out[key] = make_detector(
                 value["__detector__"], **params_from_json(value.get("params", {}))
             )
+        elif isinstance(value, dict) and "__tuple__" in value:
+            out[key] = tuple(params_from_json({"v": v})["v"] for v in value["__tuple__"])
         else:
             out[key] = value
     return out

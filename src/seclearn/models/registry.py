@@ -6,8 +6,13 @@ from typing import Any
 
 from seclearn.errors import ConfigError
 from seclearn.models.anomaly import ECODDetector, HBOSDetector, IsolationForestDetector
+from seclearn.models.bagging import BaggingDetector
 from seclearn.models.base import Detector
+from seclearn.models.boosting import HistGradientBoostingDetector
+from seclearn.models.ensembles import SoftVotingDetector, StackingDetector
 from seclearn.models.hybrid import HybridDetector
+from seclearn.models.pu import PULearningDetector
+from seclearn.models.semisupervised import AnomalyAugmentedDetector, SelfTrainingDetector
 from seclearn.models.supervised import (
     LightGBMDetector,
     LogisticRegressionDetector,
@@ -25,6 +30,13 @@ DETECTORS: dict[str, type[Detector]] = {
         ECODDetector,
         HBOSDetector,
         HybridDetector,
+        HistGradientBoostingDetector,
+        BaggingDetector,
+        StackingDetector,
+        SoftVotingDetector,
+        SelfTrainingDetector,
+        PULearningDetector,
+        AnomalyAugmentedDetector,
     )
 }
 
