@@ -51,6 +51,16 @@ WorkspaceOpt = Annotated[
 ]
 
 
+SplitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        help="Leak-proof split, e.g. 'time:0.3,gap=1h', 'random:0.3', 'group:src_ip:0.3', "
+        "'family:dos' (see docs/cli.md).",
+    ),
+]
+
+
 def _settings(workspace: Path | None) -> Settings:
     return load_settings(workspace)
 
@@ -183,9 +193,10 @@ def train(
             help="Operating point: false-positive rate on benign training traffic (out-of-fold)."
         ),
     ] = 0.01,
+    split: SplitOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Fit a detector on DATASET and register it as a new signed version of NAME."""
+    """Fit a detector on DATASET (its train side with --split) and register it as NAME."""
     from seclearn.lifecycle import train_model
 
     settings = _settings(workspace)
@@ -197,7 +208,15 @@ def train(
         detector=detector,
         target_fpr=target_fpr,
         random_state=settings.random_state,
+        split=split,
     )
+    if result.split is not None:
+        d = result.split.describe()
+        console.print(f"split [bold]{escape(d['spec'])}[/]: {escape(d['summary'])}")
+        console.print(
+            f"trained on {d['n_train']:,} rows; {d['n_test']:,} test rows held out "
+            f"(evaluate with --split '{escape(d['spec'])}')"
+        )
     op = result.pipeline.operating_point_
     console.print(
         f"model [bold]{result.ref.name}@{result.ref.version}[/] written to {result.ref.path}"
@@ -260,17 +279,42 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default: workspace/reports/...).")
     ] = None,
+    split: SplitOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Evaluate MODEL on DATASET at its stored operating point; write JSON and HTML reports."""
+    """Evaluate MODEL on DATASET (its test side with --split); write JSON and HTML reports."""
     from seclearn.lifecycle import evaluate_model
 
     settings = _settings(workspace)
     result, json_path, html_path = evaluate_model(
-        settings.workspace, model, dataset, key=settings.key(), out_dir=out
+        settings.workspace,
+        model,
+        dataset,
+        key=settings.key(),
+        out_dir=out,
+        split=split,
+        random_state=settings.random_state,
     )
+    described = result.split
+    if described:
+        console.print(
+            f"split {escape(str(described.get('spec')))}: {escape(str(described.get('summary')))}"
+        )
     _render_metrics(result.metrics)
     console.print(f"report: {html_path}\njson:   {json_path}")
+
+
+_LEADERBOARD_ROWS = (
+    ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC (ranked by)"),
+    ("detection_at_1pct_fpr", "detection @ 1% FPR"),
+    ("detection_at_0.1pct_fpr", "detection @ 0.1% FPR"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+    ("fpr", "FPR"),
+    ("brier", "Brier"),
+    ("ece", "ECE"),
+)
 
 
 def _fmt(value: object) -> str:
@@ -288,6 +332,74 @@ def _render_metrics(metrics: dict) -> None:
     for k, v in (metrics.get("detection_at_fpr") or {}).items():
         table.add_row(f"detection @ FPR {k}", _fmt(v))
     console.print(table)
+
+
+@app.command()
+def compare(
+    dataset: Annotated[str, typer.Argument(help="Dataset name in the workspace.")],
+    detectors: Annotated[
+        list[str],
+        typer.Option(
+            "--detector", "-d", help="A detector to compare; repeat for each (at least one)."
+        ),
+    ],
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="Leak-proof split, e.g. 'time:0.3,gap=1h', 'random:0.3', 'group:src_ip:0.3', "
+            "'family:dos'.",
+        ),
+    ],
+    target_fpr: Annotated[
+        float,
+        typer.Option(
+            help="Operating-point rule for every detector: this FPR on benign training rows (out-of-fold)."
+        ),
+    ] = 0.01,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Leaderboard folder (default: workspace/reports/compare-DATASET)."),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Train each detector on the train side of DATASET, rank them on the test side."""
+    from seclearn.lifecycle import compare_detectors
+
+    settings = _settings(workspace)
+    result = compare_detectors(
+        settings.workspace,
+        dataset,
+        detectors,
+        split=split,
+        target_fpr=target_fpr,
+        random_state=settings.random_state,
+        out_dir=out,
+        say=lambda s: err.print(f"[dim]{escape(s)}[/]"),
+    )
+    board = result.leaderboard
+    described = board.split or {}
+    console.print(
+        f"split {escape(str(described.get('spec')))}: {escape(str(described.get('summary')))}"
+    )
+    entries = board.entries
+    table = Table(
+        "metric",
+        *(f"{i}. {escape(e['name'])}" for i, e in enumerate(entries, 1)),
+        title=f"test side; each detector at its threshold for {target_fpr:g} FPR on training data",
+    )
+    for key, title in _LEADERBOARD_ROWS:
+        table.add_row(title, *(_fmt(e[key]) for e in entries))
+    table.add_row("fit seconds", *(f"{e['fit_s']:.2f}" for e in entries))
+    table.add_row(
+        "score rows/s",
+        *(
+            "n/a" if e["score_rows_per_s"] is None else f"{e['score_rows_per_s']:,.0f}"
+            for e in entries
+        ),
+    )
+    console.print(table)
+    console.print(f"leaderboard: {result.html_path}\njson:        {result.json_path}")
 
 
 @app.command()
@@ -395,12 +507,28 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if isinstance(exc, _usage_errors()):
+            exc.show()  # type: ignore[attr-defined]  # every ClickException has show/exit_code
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error base class: from click, or the copy that typer >= 0.26 vendors."""
+    found: list[type[Exception]] = []
+    try:
+        from click import ClickException
+
+        found.append(ClickException)
+    except ImportError:
+        pass
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+
+        found.append(VendoredClickException)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 if __name__ == "__main__":

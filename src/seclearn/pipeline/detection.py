@@ -52,9 +52,10 @@ class DetectionPipeline(BaseEstimator):
 
     ``fit(frame)`` featurizes the training flows, computes K-fold out-of-fold raw scores
     (anomaly detectors train on rows not labeled malicious: benign, or all rows when
-    unlabeled), fits the calibrator on them (``calibration="auto"``: a probability for
-    supervised and hybrid detectors trained on both classes, the benign quantile for
-    anomaly detectors), chooses the
+    unlabeled; semi-supervised detectors get every row, labeled or not; supervised and
+    hybrid ones the labeled rows), fits the calibrator on them (``calibration="auto"``:
+    a probability, on the labeled rows, for supervised, hybrid and semi-supervised
+    detectors trained on both classes, the benign quantile otherwise), chooses the
     threshold on the out-of-fold calibrated scores of benign training rows, and refits
     the detector on all training rows. Nothing but training data is looked at.
 
@@ -116,7 +117,8 @@ class DetectionPipeline(BaseEstimator):
         """``auto``: a probability when the detector learned from both classes, else a benign quantile."""
         if self.calibration == "auto":
             both = bool((y == 0).any() and (y == 1).any())
-            return "isotonic" if kind in ("supervised", "hybrid") and both else "benign_quantile"
+            learned = kind in ("supervised", "hybrid", "semi_supervised")
+            return "isotonic" if learned and both else "benign_quantile"
         return self.calibration
 
     def fit(self, frame: pd.DataFrame, y: Any = None) -> DetectionPipeline:
@@ -141,7 +143,9 @@ class DetectionPipeline(BaseEstimator):
             )
         )
         X_all = featurizer.fit_transform(frame)
-        rows = np.ones(len(frame), dtype=bool) if detector.kind == "anomaly" else ~np.isnan(labels)
+        # anomaly and semi-supervised detectors also learn from unlabeled rows
+        every_row = detector.kind in ("anomaly", "semi_supervised")
+        rows = np.ones(len(frame), dtype=bool) if every_row else ~np.isnan(labels)
         X, y = X_all[rows], labels[rows]
         groups = (
             frame["attack_type"].to_numpy(dtype=object)[rows]
@@ -253,6 +257,40 @@ class DetectionPipeline(BaseEstimator):
             out["top_features"] = pd.Series(tops, index=frame.index, dtype=object)
             out["reason"] = pd.Series(reasons, index=frame.index, dtype="str")
         return out
+
+    def global_importance(
+        self, frame: pd.DataFrame, *, max_rows: int = 2000, random_state: int = 0
+    ) -> dict[str, Any]:
+        """Mean absolute feature contribution over a random sample of ``frame``'s rows.
+
+        Unlike ``global_importance_`` (fixed at fit time, on training rows) this says
+        what drives the scores of the data at hand, e.g. a test set in a model card.
+        Contributions are in the detector's raw-score units (log-odds for TreeSHAP and
+        linear models); ``share`` normalises them to sum to 1. Occlusion-explained
+        detectors use at most ``IMPORTANCE_ROWS["occlusion"]`` rows (one scoring pass
+        per feature). Returns ``{"method", "n_rows", "features": [{"feature",
+        "mean_abs_contribution", "share"}, ...]}``, largest first.
+        """
+        self._check_fitted()
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+            raise ModelError(f"max_rows must be a positive integer, got {max_rows!r}.")
+        method = method_of(self.detector_)
+        if method == "occlusion":
+            max_rows = min(max_rows, IMPORTANCE_ROWS["occlusion"])
+        rows = np.arange(len(frame))
+        if len(rows) > max_rows:
+            rows = np.sort(
+                np.random.default_rng(random_state).choice(rows, max_rows, replace=False)
+            )
+        X = self.transform_features(frame.iloc[rows])
+        importance = mean_abs_contributions(self.detector_, X, self.reference_)
+        total = float(importance.sum()) or 1.0
+        features: list[dict[str, Any]] = [
+            {"feature": str(name), "mean_abs_contribution": float(v), "share": float(v) / total}
+            for name, v in zip(self.feature_names_, importance, strict=True)
+        ]
+        features.sort(key=lambda f: (-f["mean_abs_contribution"], f["feature"]))
+        return {"method": method, "n_rows": len(rows), "features": features}
 
     # ------------------------------------------------------------ metadata
     def metadata(self) -> dict[str, Any]:
