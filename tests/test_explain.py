@@ -186,5 +186,10 @@ def test_repeated_records_get_the_same_contributions_as_when_explained_alone(lgb
     X = lgbm.transform_features(planted(seed=5))[:40]
     repeated = np.concatenate([X, X[::-1], X[:5]])
     together, _ = feature_contributions(lgbm.detector_, repeated, lgbm.reference_)
-    alone = np.vstack([feature_contributions(lgbm.detector_, row[None, :], lgbm.reference_)[0] for row in repeated])
+    alone = np.vstack(
+        [
+            feature_contributions(lgbm.detector_, row[None, :], lgbm.reference_)[0]
+            for row in repeated
+        ]
+    )
     np.testing.assert_allclose(together, alone, rtol=1e-9, atol=1e-12)

@@ -76,7 +76,9 @@ def feature_contributions(
     return _contributions(detector, X, reference)
 
 
-def _contributions(detector: Detector, X: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _contributions(
+    detector: Detector, X: np.ndarray, reference: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     reference = np.asarray(reference, dtype=np.float64)
     n = len(X)
     if isinstance(detector, HybridDetector):
