@@ -202,8 +202,15 @@ def timestamps(frame: pd.DataFrame, where: str = "TimeSplit") -> np.ndarray:
 
 
 def iso(ts: float) -> str:
-    """Epoch seconds as an ISO-8601 UTC string."""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
+    """Epoch seconds as an ISO-8601 UTC string; outside the years 1-9999, the seconds as such.
+
+    Timestamps in milliseconds (about 1.7e12) land far past the year 9999, where
+    :mod:`datetime` raises; a split or a message must not crash on them.
+    """
+    try:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts:.17g} epoch seconds (outside the years 1-9999; milliseconds?)"
 
 
 def assign_test(strata: np.ndarray, test_fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -225,9 +232,12 @@ def _require_both_sides(where: str, train: np.ndarray, test: np.ndarray, hint: s
 
 
 def family_benign_mask(frame: pd.DataFrame, types: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Benign rows as :class:`LeaveFamilyOut` sees them: ``label == 0``, else ``attack_type == 'benign'``."""
+    """Benign rows as :class:`LeaveFamilyOut` sees them: ``label == 0``, else ``attack_type == 'benign'``.
+
+    Only rows with a known ``attack_type`` count: the others are dropped by the split.
+    """
     if "label" in frame.columns:
-        return _labels(frame) == 0
+        return known & (_labels(frame) == 0)
     return known & (types == "benign")
 
 

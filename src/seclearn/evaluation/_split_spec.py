@@ -159,7 +159,7 @@ def _fraction(spec: str, text: str) -> float:
 
 
 def _integer(spec: str, text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True, int("²") fails
         raise _error(spec, f"seed {text!r} is not an integer >= 0")
     return int(text)
 
