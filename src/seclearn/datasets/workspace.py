@@ -88,7 +88,7 @@ def _require_dataset(root: Path, name: str) -> Path:
         listing = ", ".join(names) if names else "none"
         raise DatasetNotFoundError(
             f"No dataset named {name!r} in workspace {Path(root)}. Existing datasets: {listing}. "
-            "Create it with create_dataset (CLI: `seclearn dataset create`)."
+            "Create it with create_dataset (CLI: `seclearn ingest FILES... --name NAME`)."
         )
     return path
 

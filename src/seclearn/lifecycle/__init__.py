@@ -1,5 +1,6 @@
-"""Lifecycle steps that tie the packages together: train, evaluate, compare, the demo."""
+"""Lifecycle steps that tie the packages together: train, evaluate, compare, cluster, the demo."""
 
+from seclearn.lifecycle.cluster import ClusterResult, cluster_dataset, render_cluster_html
 from seclearn.lifecycle.compare import CompareResult, compare_detectors, compare_frame
 from seclearn.lifecycle.demo import DEMO_START, DemoResult, run_demo
 from seclearn.lifecycle.train import (
@@ -12,14 +13,17 @@ from seclearn.lifecycle.train import (
 )
 
 __all__ = [
+    "ClusterResult",
     "CompareResult",
     "DEMO_START",
     "DemoResult",
     "TrainResult",
     "check_not_training_rows",
+    "cluster_dataset",
     "compare_detectors",
     "compare_frame",
     "evaluate_model",
+    "render_cluster_html",
     "run_demo",
     "split_fingerprint",
     "split_frame",

@@ -29,9 +29,9 @@ import orjson
 import pandas as pd
 
 from seclearn.datasets import load_dataset
-from seclearn.errors import ConfigError, ModelError
-from seclearn.evaluation._report import format_number, format_percent
-from seclearn.features import FlowFeaturizer
+from seclearn.errors import ConfigError, ModelError, ParameterError
+from seclearn.evaluation._report import format_duration, format_number, format_percent
+from seclearn.features import FlowFeaturizer, validate_params
 from seclearn.models.clustering import NOISE, CampaignClusterer, describe_clusters
 from seclearn.registry import load_model
 
@@ -53,6 +53,11 @@ class ClusterResult:
     json_path: Path
     html_path: Path
     assignments_path: Path
+
+    @property
+    def paths(self) -> tuple[Path, Path, Path]:
+        """The HTML report, the JSON report and the assignments, in that order."""
+        return self.html_path, self.json_path, self.assignments_path
 
 
 def cluster_dataset(
@@ -79,6 +84,8 @@ def cluster_dataset(
     mean score. ``method``, ``min_cluster_size``, ``n_clusters`` (k for k-means, None =
     chosen by silhouette) and ``max_fit_rows`` go to the clusterer. Reports go to
     ``out_dir`` (default ``<root>/reports/clusters-<dataset>[-<model>]-<method>``).
+    Bad parameters raise :class:`~seclearn.errors.ParameterError` before anything is read;
+    an unknown dataset or model raises the workspace's or registry's not-found error.
     """
     clusterer = CampaignClusterer(
         method=method,
@@ -87,6 +94,13 @@ def cluster_dataset(
         max_fit_rows=max_fit_rows,
         random_state=random_state,
     )
+    # refuse bad parameters before the dataset and the model are read
+    validate_params("CampaignClusterer", clusterer.get_params(), clusterer._parameter_constraints)
+    if isinstance(n_exemplars, bool) or not isinstance(n_exemplars, int) or n_exemplars < 0:
+        raise ParameterError(
+            "The 'n_exemplars' parameter of cluster_dataset must be an int in [0, inf). "
+            f"Got {n_exemplars!r} instead."
+        )
     frame = load_dataset(root, dataset)
     if frame.empty:
         raise ModelError(f"Dataset {dataset!r} has no rows; there is nothing to cluster.")
@@ -127,6 +141,8 @@ def cluster_dataset(
         n_exemplars=n_exemplars,
     )
     for c in report["clusters"]:
+        if "span_s" in c:
+            c["span"] = format_duration(c["span_s"])
         for e in c["exemplars"]:
             e["row"] = int(rows[e["row"]])  # dataset row, not position among clustered rows
     if scored is not None and not alerts_only:
@@ -184,11 +200,21 @@ def render_cluster_html(report: dict[str, Any]) -> str:
     )
     env.filters["num"] = format_number
     env.filters["pct"] = format_percent
+    env.filters["cell"] = _cell
     fields: list[str] = []
     for c in report["clusters"]:
         for e in c["exemplars"]:
             fields += [k for k in e if k not in fields and k != "ts"]
     return env.get_template("clusters.html").render(r=report, fields=fields)
+
+
+def _cell(value: Any) -> str:
+    """A record field as the report prints it: whole numbers (ports, bytes) without decimals."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return format_number(value)
 
 
 _TEMPLATE = """<!DOCTYPE html>
@@ -238,7 +264,7 @@ model <strong>{{ r.source.model }}</strong>{% endif %}; method {{ r.method }}.</
 <section>
 <h2>Cluster {{ c.id }}: {{ c.size | num }} rows ({{ c.share | pct }})</h2>
 <p>
-{% if c.first_ts is defined %}From {{ c.first_ts }} to {{ c.last_ts }}. {% endif %}
+{% if c.first_ts is defined %}From {{ c.first_ts }} to {{ c.last_ts }} ({{ c.span }}). {% endif %}
 {% if c.majority is defined %}Mostly {{ c.majority }} (purity {{ c.purity | pct }}). {% endif %}
 {% if c.alert_share is defined %}Alerts: {{ c.alert_share | pct }}, mean score {{ c.mean_score | num }}.{% endif %}
 </p>
@@ -252,7 +278,7 @@ model <strong>{{ r.source.model }}</strong>{% endif %}; method {{ r.method }}.</
 <table>
   <tr>{% for k in fields %}<th>{{ k }}</th>{% endfor %}</tr>
   {% for e in c.exemplars %}
-  <tr>{% for k in fields %}<td>{{ e.get(k) | num }}</td>{% endfor %}</tr>
+  <tr>{% for k in fields %}<td>{{ e.get(k) | cell }}</td>{% endfor %}</tr>
   {% endfor %}
 </table>
 </section>

@@ -142,6 +142,8 @@ class CampaignClusterer(BaseEstimator):
                 f"{name} needs at least 2 rows to cluster; got {n}. Cluster a larger "
                 "selection (more events, or all events instead of alerts only)."
             )
+        for stale in ("_nn_fit", "_nn_members", "min_cluster_size_", "min_samples_"):
+            self.__dict__.pop(stale, None)  # search trees and HDBSCAN state of an earlier fit
         rng = np.random.default_rng(self.random_state)
         sample = (
             np.arange(n)
@@ -368,6 +370,11 @@ def purity_scores(clusters: Any, truth: Any) -> dict[str, Any]:
     """
     clusters = np.asarray(clusters, dtype=np.int64)
     cats = pd.Series(np.asarray(truth, dtype=object))
+    if clusters.ndim != 1 or len(clusters) != len(cats):
+        raise ModelError(
+            f"purity_scores: need one category per cluster label; got {clusters.shape} labels "
+            f"and {len(cats)} categories."
+        )
     known = cats.notna().to_numpy()
     clusters, cats = clusters[known], cats[known].astype(str).to_numpy()
     if not len(cats):
@@ -429,9 +436,12 @@ def describe_clusters(
     truth_arr = None if truth is None else pd.Series(np.asarray(truth, dtype=object))
     rng = np.random.default_rng(clusterer.random_state)
     ref = _sample(np.arange(len(X)), REFERENCE_ROWS, rng)
-    ref_scaled_median = np.median(clusterer._scale(X[ref]), axis=0)
-    ref_raw_median = _nanmedian(X[ref])
-    ref_share = _shares(X[ref], clusterer.indicator_)
+    # all rows' scaled medians, raw medians and indicator shares, to compare each cluster with
+    overall = (
+        np.median(clusterer._scale(X[ref]), axis=0),
+        _nanmedian(X[ref]),
+        _shares(X[ref], clusterer.indicator_),
+    )
     clusters = []
     for c in np.unique(labels[labels != NOISE]):
         rows = np.flatnonzero(labels == c)
@@ -440,14 +450,7 @@ def describe_clusters(
         entry["exemplars"] = _exemplars(clusterer, X, rows, frame, n_exemplars, rng)
         part = _sample(rows, REFERENCE_ROWS, rng)
         entry["distinguishing"] = _distinguishing(
-            clusterer,
-            X[part],
-            ref_scaled_median,
-            ref_raw_median,
-            ref_share,
-            names,
-            display,
-            n_features,
+            clusterer, X[part], overall, names, display, n_features
         )
         if truth_arr is not None:
             entry.update(_label_summary(truth_arr.iloc[rows]))
@@ -534,16 +537,15 @@ def _exemplars(
 def _distinguishing(
     clusterer: CampaignClusterer,
     Xc: np.ndarray,
-    ref_scaled_median: np.ndarray,
-    ref_raw_median: np.ndarray,
-    ref_share: np.ndarray,
+    overall: tuple[np.ndarray, np.ndarray, np.ndarray],
     names: list[str],
     display: Callable[[int, float], Any] | None,
     top: int,
 ) -> list[dict[str, Any]]:
     indicator = clusterer.indicator_
+    ref_scaled_median, ref_raw_median, share_all = overall
     diff = np.median(clusterer._scale(Xc), axis=0) - ref_scaled_median
-    share, share_all = _shares(Xc, indicator), ref_share
+    share = _shares(Xc, indicator)
     diff = np.where(indicator, share - share_all, diff)
     raw = _nanmedian(Xc)
     out = []
