@@ -16,27 +16,48 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from seclearn.config import load_settings
 from seclearn.datasets import create_dataset, simulate_enterprise, write_zeek_conn
 from seclearn.lifecycle import train_model
 
+#: Distinct simulated days in the block that the big log repeats.
+BLOCK_DAYS = 3
+
 
 def _write_big_log(path: Path, target_bytes: int) -> int:
+    """A Zeek conn.log of about ``target_bytes``: a few simulated days, repeated forward in time.
+
+    Each repetition shifts ``ts`` by the block's span, so that time keeps moving forward
+    and the time-window context sees a realistic stream (a block repeated with its own
+    timestamps would make time jump back and turn every flow into a "new" host pair).
+    """
     block_path = path.with_suffix(".block")
-    write_zeek_conn(simulate_enterprise(days=1, seed=3), block_path)
+    write_zeek_conn(simulate_enterprise(days=BLOCK_DAYS, seed=3), block_path)
     lines = block_path.read_bytes().splitlines(keepends=True)
     header = b"".join(
         line for line in lines if line.startswith(b"#") and not line.startswith(b"#close")
     )
-    body = b"".join(line for line in lines if not line.startswith(b"#"))
+    body = [line.split(b"\t", 1) for line in lines if not line.startswith(b"#")]
+    block_path.unlink()
+    ts = [float(first) for first, _ in body]
+    rest = [tail for _, tail in body]
+    span_s = BLOCK_DAYS * 86_400.0
     written = 0
+    repetition = 0
     with path.open("wb") as fh:
         fh.write(header)
         while written < target_bytes:
-            fh.write(body)
-            written += len(body)
+            offset = repetition * span_s
+            chunk = b"".join(
+                b"%.6f\t%b" % (t + offset, tail) for t, tail in zip(ts, rest, strict=True)
+            )
+            fh.write(chunk)
+            written += len(chunk)
+            repetition += 1
         fh.write(b"#close\t2026-11-03-00-00-00\n")
-    block_path.unlink()
     return path.stat().st_size
 
 
@@ -69,6 +90,8 @@ def main() -> None:
             f"input: {size / 1024**3:.2f} GiB Zeek conn TSV, scored in {elapsed:.1f} s "
             f"({size / 1024**2 / elapsed:.1f} MB/s end to end)"
         )
+        alerts = pq.read_table(tmpdir / "out.parquet", columns=["decision"]).column(0)
+        print(f"rows scored: {len(alerts):,}; alerts (explained): {pc.sum(alerts).as_py():,}")
         print(
             f"peak RSS of `seclearn score`: {peak_mb:,.0f} MiB (target < 1024 MiB); "
             f"ratio to input size: {peak_mb / (size / 1024**2):.3f}"
