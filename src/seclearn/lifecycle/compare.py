@@ -65,6 +65,9 @@ def compare_frame(
     ``ThresholdPolicy(target_fpr=target_fpr)`` on its own out-of-fold training scores.
     ``fit_s`` times the whole fit (cross-validation, calibration, threshold, refit);
     ``score_rows_per_s`` times ``pipeline.score`` on the labeled test rows.
+
+    Raises :class:`~seclearn.errors.EvaluationError`, before anything is fitted, when the
+    labeled test rows do not hold both classes (no ranking metric is defined on them).
     """
     named = _named(detectors)
     result = split if isinstance(split, SplitResult) else split_frame(frame, split, random_state)
@@ -76,6 +79,14 @@ def compare_frame(
             f"({len(test):,} rows); a comparison needs labels (1 malicious, 0 benign)."
         )
     test = test.loc[test["label"].notna().to_numpy()]
+    n_malicious = int((test["label"] == 1).sum())
+    if n_malicious == 0 or n_malicious == len(test):
+        raise EvaluationError(
+            f"The test side of split {result.split.spec()!r} holds only one class "
+            f"({len(test) - n_malicious:,} benign, {n_malicious:,} malicious labeled rows); "
+            "a comparison needs both to rank detectors. Choose a split whose test side holds "
+            "attacks and benign traffic (for example a larger test fraction, or 'random:0.3')."
+        )
     rule = ThresholdPolicy(kind="target_fpr", target_fpr=target_fpr)
     entries = []
     for label, detector in named:
