@@ -18,6 +18,7 @@ def main() -> int:
         ["bench_ingest.py"] + (["--mb", "20"] if args.quick else ["--mb", "200"]),
         ["bench_scoring.py"] + (["--rows", "100000"] if args.quick else ["--rows", "1000000"]),
         ["bench_score_memory.py"] + (["--gb", "0.1"] if args.quick else ["--gb", "2"]),
+        ["bench_labels.py"] + (["--quick"] if args.quick else []),
     ]
     failed = 0
     for script, *rest in runs:

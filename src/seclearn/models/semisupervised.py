@@ -110,7 +110,8 @@ class SelfTrainingDetector(SemiSupervisedDetector):
     gives still-unlabeled rows with calibrated probability (Platt scaling: smooth, where
     isotonic steps give few labels probabilities of exactly 0 or 1) >= ``threshold`` the
     label 1, <= 1 - ``threshold`` the label 0 - the most confident first, at most
-    ``max_new_share`` times the labeled rows of that class per round, so that the
+    ``max_new_share`` times the labeled rows of that class per round (at least one; ties
+    in confidence broken at random, seeded, not by row order), so that the
     labeled set grows step by step from where the labels are instead of trusting the
     model's extrapolation far from them in one go. Pseudo-labels are kept once given. It
     stops after ``max_iter`` rounds or when no row is confident. ``pseudo_labels_``
@@ -118,7 +119,7 @@ class SelfTrainingDetector(SemiSupervisedDetector):
 
     The confidence rule is chosen on training data only, and honestly: besides the
     final chain (all labeled rows) one chain runs per fold of the labeled rows, on the
-    other folds and its own pseudo-labels. Each round, the isotonic calibrator behind
+    other folds and its own pseudo-labels. Each round, the Platt calibrator behind
     the rule is fitted on every labeled row's score from the chain that held its fold
     out - a chain that never saw the row, neither directly nor through a pseudo-label
     its own model made. Those scores are also the out-of-fold scores ``fit_oof`` returns
@@ -176,8 +177,9 @@ class SelfTrainingDetector(SemiSupervisedDetector):
         models: list[Detector] = [base] * (k + 1)
         raw_labeled = np.empty(len(labeled))
         rounds: list[dict[str, int]] = []
-        # per class and round, at most max_new_share times that class's labeled rows
+        # per class and round, at most max_new_share times that class's labeled rows (>= 1)
         cap = [max(1, int(self.max_new_share * np.sum(y_labeled == v))) for v in (0, 1)]
+        rng = np.random.default_rng(self.random_state)  # breaks ties in confidence
         for step in range(self.max_iter + 1):
             for c in np.flatnonzero(changed).tolist():
                 extra = ~np.isnan(pseudo[c])
@@ -192,8 +194,8 @@ class SelfTrainingDetector(SemiSupervisedDetector):
             for c in range(k + 1):
                 open_ = np.flatnonzero(np.isnan(pseudo[c]))
                 p = calibrator.transform(models[c].risk_score(X[unlabeled[open_]]))
-                positive = self._most_confident(p, p >= self.threshold, cap[1])
-                negative = self._most_confident(1.0 - p, p <= 1.0 - self.threshold, cap[0])
+                positive = self._most_confident(p, p >= self.threshold, cap[1], rng)
+                negative = self._most_confident(1.0 - p, p <= 1.0 - self.threshold, cap[0], rng)
                 pseudo[c, open_[positive]] = 1.0
                 pseudo[c, open_[negative]] = 0.0
                 changed[c] = bool((positive | negative).any())
@@ -216,11 +218,17 @@ class SelfTrainingDetector(SemiSupervisedDetector):
         return oof
 
     @staticmethod
-    def _most_confident(confidence: np.ndarray, eligible: np.ndarray, cap: int) -> np.ndarray:
-        """``eligible`` reduced to its ``cap`` rows of highest ``confidence``."""
+    def _most_confident(
+        confidence: np.ndarray, eligible: np.ndarray, cap: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """``eligible`` reduced to its ``cap`` rows of highest ``confidence``, ties at random.
+
+        Tree models give hundreds of rows the same score; breaking those ties by row order
+        would pseudo-label the first rows of the file (the earliest traffic, say) only.
+        """
         rows = np.flatnonzero(eligible)
         if len(rows) > cap:
-            rows = rows[np.argsort(-confidence[rows], kind="stable")[:cap]]
+            rows = rows[np.lexsort((rng.random(len(rows)), -confidence[rows]))[:cap]]
         out = np.zeros(len(confidence), dtype=bool)
         out[rows] = True
         return out
