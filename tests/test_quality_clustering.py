@@ -25,14 +25,13 @@ Run: ``.venv/bin/python -m pytest -m realdata tests/test_quality_clustering.py -
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from seclearn.config import shared_data_dir
+from realdata import UNSW_PARTITION, data_path, drop_feature_duplicates, feature_columns
 from seclearn.features import FlowFeaturizer
 from seclearn.ingest import read_flows
 from seclearn.models.clustering import NOISE, CampaignClusterer, describe_clusters, purity_scores
@@ -42,24 +41,12 @@ pytestmark = pytest.mark.realdata
 SHUFFLES = 20
 
 
-def _path(relative: str) -> Path:
-    root = shared_data_dir()
-    if root is None:
-        pytest.skip("public datasets not found: set SECLEARN_DATA or place them in ../shared/data")
-    path = root / relative
-    if not path.exists():
-        pytest.skip(f"{relative} is not in {root}")
-    return path
-
-
 @pytest.fixture(scope="module")
 def attacks() -> tuple[np.ndarray, np.ndarray]:
     """Featurized unique attack rows of the UNSW-NB15 training partition, and their category."""
-    frame = read_flows(_path("unsw-nb15/UNSW_NB15_training-set.csv.gz")).frame
-    features = [
-        c for c in frame.columns if c not in ("label", "attack_type") and not c.startswith("meta_")
-    ]
-    unique = frame.drop_duplicates(subset=features, keep="first")
+    frame = read_flows(data_path(UNSW_PARTITION)).frame
+    features = feature_columns(frame)
+    unique = drop_feature_duplicates(frame)
     rows = unique[unique["label"].astype(int) == 1].reset_index(drop=True)
     truth = rows["attack_type"].astype(str).to_numpy(dtype=object)
     X = FlowFeaturizer(encoding="onehot", log_counts=True).fit_transform(rows[features])

@@ -89,10 +89,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from realdata import (
+    LOCO_TRAIN_ROWS,
+    UNSW_PARTITION,
+    data_path,
+    dedupe_and_split,
+    stratified_sample,
+)
 from seclearn.ingest import read_flows
 from seclearn.models import Detector, make_detector
 from seclearn.pipeline import DetectionPipeline
-from test_quality_flows import LOCO_TRAIN_ROWS, _dedupe_and_split, _path, _stratified_sample
 
 pytestmark = pytest.mark.realdata
 
@@ -137,15 +143,15 @@ def test_the_chosen_detector_is_the_one_the_validation_rule_picks():
 
 @pytest.fixture(scope="module")
 def unsw() -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = read_flows(_path("unsw-nb15/UNSW_NB15_training-set.csv.gz")).frame
-    return _dedupe_and_split(frame)
+    frame = read_flows(data_path(UNSW_PARTITION)).frame
+    return dedupe_and_split(frame)
 
 
 @pytest.fixture(scope="module")
 def loco(unsw) -> pd.DataFrame:
     """Per held-out category: its test rows, and detection and FPR of both detectors."""
     train, test = unsw
-    train = _stratified_sample(train, LOCO_TRAIN_ROWS)
+    train = stratified_sample(train, LOCO_TRAIN_ROWS)
     benign = test[test["label"] == 0]
     rows: list[dict[str, Any]] = []
     for category in sorted(set(train["attack_type"]) - {"benign"}):

@@ -16,29 +16,24 @@ Run: ``PYTHONPATH=src .venv/bin/pytest -m realdata tests/test_quality_flows.py -
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from seclearn.config import shared_data_dir
+from realdata import (
+    LOCO_TRAIN_ROWS,
+    UNSW_PARTITION,
+    data_path,
+    dedupe_and_split,
+    feature_columns,
+    stratified_sample,
+)
 from seclearn.ingest import read_flows
 from seclearn.models import make_detector
 from seclearn.pipeline import DetectionPipeline
 
 pytestmark = pytest.mark.realdata
-
-
-def _path(relative: str) -> Path:
-    root = shared_data_dir()
-    if root is None:
-        pytest.skip("public datasets not found: set SECLEARN_DATA or place them in ../shared/data")
-    path = root / relative
-    if not path.exists():
-        pytest.skip(f"{relative} is not in {root}")
-    return path
 
 
 def _figures(pipeline: DetectionPipeline, frame: pd.DataFrame) -> dict[str, float]:
@@ -65,7 +60,7 @@ def nsl_kdd() -> dict[str, pd.DataFrame]:
         "test+": "nsl-kdd/KDDTest+.txt.gz",
         "test-21": "nsl-kdd/KDDTest-21.txt.gz",
     }
-    return {name: read_flows(_path(rel)).frame for name, rel in files.items()}
+    return {name: read_flows(data_path(rel)).frame for name, rel in files.items()}
 
 
 @pytest.fixture(scope="module")
@@ -114,33 +109,17 @@ def test_nsl_kdd_test_21_accuracy_floor(kdd_results):
 
 
 # --------------------------------------------------------------------- UNSW-NB15
-def _dedupe_and_split(
-    frame: pd.DataFrame, test_share: float = 0.3, seed: int = 0
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop rows whose features repeat an earlier row, then split stratified by attack_type."""
-    features = [
-        c for c in frame.columns if c not in ("label", "attack_type") and not c.startswith("meta_")
-    ]
-    unique = frame.drop_duplicates(subset=features, keep="first").reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    test = np.zeros(len(unique), dtype=bool)
-    for _, index in unique.groupby("attack_type", observed=True).indices.items():
-        chosen = rng.choice(index, round(test_share * len(index)), replace=False)
-        test[chosen] = True
-    return unique[~test].reset_index(drop=True), unique[test].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
 def unsw() -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = read_flows(_path("unsw-nb15/UNSW_NB15_training-set.csv.gz")).frame
-    return _dedupe_and_split(frame)
+    frame = read_flows(data_path(UNSW_PARTITION)).frame
+    return dedupe_and_split(frame)
 
 
 def test_unsw_nb15_dedupe_happens_before_the_split(unsw):
     train, test = unsw
-    features = [
-        c for c in train.columns if c not in ("label", "attack_type") and not c.startswith("meta_")
-    ]
+    features = feature_columns(train)
     overlap = train[features].merge(test[features].drop_duplicates(), how="inner", on=features)
     assert len(overlap) == 0 and len(train) + len(test) < 82_332 - 20_000
 
@@ -154,23 +133,9 @@ def test_unsw_nb15_partition_roc_auc_and_detection_at_one_percent_fpr(unsw):
     assert figures["fpr"] <= 0.02, figures
 
 
-#: Training rows used per leave-one-category-out fit (stratified sample of the training split), so
-#: that 9 categories x 2 detectors stay within a CI budget.
-LOCO_TRAIN_ROWS = 12_000
-
-
-def _stratified_sample(frame: pd.DataFrame, n_rows: int, seed: int = 0) -> pd.DataFrame:
-    share = min(1.0, n_rows / len(frame))
-    parts = [
-        g.sample(frac=share, random_state=seed)
-        for _, g in frame.groupby("attack_type", observed=True)
-    ]
-    return pd.concat(parts).sort_index()
-
-
 def test_unsw_nb15_leave_one_attack_category_out(unsw):
     train, test = unsw
-    train = _stratified_sample(train, LOCO_TRAIN_ROWS)
+    train = stratified_sample(train, LOCO_TRAIN_ROWS)
 
     def modest() -> object:  # the same modest LightGBM as supervised model and as hybrid part
         return make_detector("lightgbm", n_estimators=100, learning_rate=0.1, n_jobs=1)

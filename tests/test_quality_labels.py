@@ -30,14 +30,12 @@ Run: ``PYTHONPATH=src .venv/bin/pytest -m realdata tests/test_quality_labels.py 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from seclearn.config import shared_data_dir
+from realdata import data_path
 from seclearn.ingest import read_flows
 from seclearn.models import Detector, make_detector
 from seclearn.pipeline import DetectionPipeline
@@ -47,16 +45,6 @@ pytestmark = pytest.mark.realdata
 LABEL_SHARE = 0.05
 #: The issue's target: ROC-AUC with 5% of the labels over ROC-AUC with all of them.
 TARGET_RATIO = 0.95
-
-
-def _path(relative: str) -> Path:
-    root = shared_data_dir()
-    if root is None:
-        pytest.skip("public datasets not found: set SECLEARN_DATA or place them in ../shared/data")
-    path = root / relative
-    if not path.exists():
-        pytest.skip(f"{relative} is not in {root}")
-    return path
 
 
 def _keep_labels(frame: pd.DataFrame, share: float, seed: int = 0) -> pd.DataFrame:
@@ -82,8 +70,8 @@ def _roc_auc(pipeline: DetectionPipeline, test: pd.DataFrame) -> float:
 
 
 def test_five_percent_of_labels_keep_95_percent_of_the_supervised_roc_auc():
-    train = read_flows(_path("nsl-kdd/KDDTrain+_20Percent.txt.gz")).frame
-    test = read_flows(_path("nsl-kdd/KDDTest+.txt.gz")).frame
+    train = read_flows(data_path("nsl-kdd/KDDTrain+_20Percent.txt.gz")).frame
+    test = read_flows(data_path("nsl-kdd/KDDTest+.txt.gz")).frame
     partly = _keep_labels(train, LABEL_SHARE)
     n_labeled = int(partly["label"].notna().sum())
     assert n_labeled == pytest.approx(LABEL_SHARE * len(train), rel=0.01)
