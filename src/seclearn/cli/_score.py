@@ -1,7 +1,8 @@
-"""Commands that run models on data: ``score`` and the end-to-end ``demo``."""
+"""Commands that run models on data: ``score``, ``watch`` and the end-to-end ``demo``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -62,6 +63,74 @@ def score(
         f"{d['records']:,} records scored with {manifest['name']}@{manifest['version']}: "
         f"{d['alerts']:,} alerts ({d['alert_rate']:.2%}); "
         f"{d['ingest']['quarantined']:,} quarantined; written to {out}"
+    )
+
+
+@app.command()
+def watch(
+    model: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or a model folder.")],
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Follow this live log (rotation included); default: stdin."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="zeek-tsv (conn.log) or zeek-json (JSON lines).")
+    ] = "zeek-tsv",
+    from_start: Annotated[
+        bool, typer.Option(help="With --file: score what the file already holds first.")
+    ] = True,
+    all_records: Annotated[
+        bool, typer.Option("--all", help="Emit every scored record, not only alerts.")
+    ] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between checks for new data.")] = 0.5,
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(help="With --file: stop after this many seconds without new data."),
+    ] = None,
+    top_k: Annotated[int, typer.Option(help="Contributing features per alert.")] = 3,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Score a live log or stdin as flows arrive; print each alert as a JSON line at once."""
+    import orjson
+
+    from seclearn.registry import load_model
+    from seclearn.scoring import WatchSummary, follow, read_batches
+    from seclearn.scoring import watch as watch_batches
+
+    settings = settings_for(workspace)
+    pipeline, manifest = load_model(model, root=settings.workspace, key=settings.key())
+    out = sys.stdout.buffer
+
+    def emit(record: dict) -> None:
+        out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        out.flush()
+
+    batches = (
+        follow(
+            file, from_start=from_start, poll_s=poll, idle_exit_s=idle_exit, limits=settings.limits
+        )
+        if file is not None
+        else read_batches(sys.stdin.buffer, flush_s=poll, limits=settings.limits)
+    )
+    summary = WatchSummary()
+    try:
+        watch_batches(
+            pipeline,
+            batches,
+            emit,
+            format=fmt,
+            limits=settings.limits,
+            all_records=all_records,
+            top_k=top_k,
+            summary=summary,
+        )
+    except KeyboardInterrupt:
+        err.print("stopped")
+    d = summary.to_dict()
+    err.print(
+        f"{d['records']:,} records scored with {manifest['name']}@{manifest['version']} in "
+        f"{d['batches']:,} batches: {d['alerts']:,} alerts; "
+        f"{d['ingest']['quarantined']:,} quarantined; {d['rotations']} rotations"
     )
 
 
