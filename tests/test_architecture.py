@@ -28,7 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"pipeline"},
     "registry": {"pipeline"},
     "scoring": {"ingest", "pipeline"},
-    "lifecycle": {"datasets", "evaluation", "registry", "scoring"},
+    "store": {"schema"},
+    "alerts": {"store", "explain"},
+    "lifecycle": {"datasets", "evaluation", "registry", "scoring", "alerts"},
     "cli": {"lifecycle"},
 }
 EVERYWHERE = {"errors", "config"}

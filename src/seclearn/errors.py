@@ -22,14 +22,22 @@ these into one clean line and a non-zero exit code; nothing else escapes on purp
     ├── RegistryError               the model registry cannot do what was asked
     │   ├── ModelNotFoundError
     │   └── IntegrityError          bad signature, hash mismatch, unsigned or tampered model
-    └── EvaluationError             metrics cannot be computed on the given data
+    ├── EvaluationError             metrics cannot be computed on the given data
+    ├── StoreError                  the state database cannot do what was asked
+    │   ├── AuditChainError         the hash-chained audit log does not verify
+    │   ├── RecordNotFoundError     no alert or outbox item with that id (also a KeyError)
+    │   └── SchemaVersionError      the database was written by a newer seclearn
+    └── DeliveryError               an alert could not be formatted or handed to a sink
+        └── PermanentDeliveryError  retrying cannot help (refused by the receiver)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuditChainError",
     "ConfigError",
     "DatasetNotFoundError",
+    "DeliveryError",
     "EncodingError",
     "EvaluationError",
     "FeatureMismatchError",
@@ -41,9 +49,13 @@ __all__ = [
     "ModelNotFoundError",
     "NotFittedError",
     "ParameterError",
+    "PermanentDeliveryError",
+    "RecordNotFoundError",
     "RegistryError",
     "SchemaError",
+    "SchemaVersionError",
     "SeclearnError",
+    "StoreError",
     "WorkspaceError",
 ]
 
@@ -120,3 +132,30 @@ class IntegrityError(RegistryError):
 
 class EvaluationError(SeclearnError, ValueError):
     """Metrics cannot be computed on the given data (for example only one class present)."""
+
+
+class StoreError(SeclearnError):
+    """The state database (alerts, verdicts, labels, audit log, outbox) cannot do what was asked."""
+
+
+class AuditChainError(StoreError):
+    """The hash-chained audit log does not verify: an entry was changed, removed or reordered."""
+
+
+class RecordNotFoundError(StoreError, KeyError):
+    """No alert (or outbox item) with the given id exists in the state database."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SchemaVersionError(StoreError):
+    """The state database was written by a newer seclearn than this one."""
+
+
+class DeliveryError(SeclearnError):
+    """An alert could not be formatted for, or handed to, an incident-response sink."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Sending this payload again to this sink cannot succeed; retrying is pointless."""

@@ -1,0 +1,42 @@
+"""The workspace's state database: alerts, verdicts, labels, audit log and outbox.
+
+Open it with ``StateStore(state_path(workspace))``. See :mod:`seclearn.store.state`
+for dedup and incident grouping, :mod:`seclearn.store.severity` for the severity
+bands, and :mod:`seclearn.store.outbox_protocol` for the outbox contract.
+"""
+
+from seclearn.store._audit import AuditEntry
+from seclearn.store._db import STATE_DB_NAME, canonical_json, state_path
+from seclearn.store._errors import RecordNotFoundError, SchemaVersionError
+from seclearn.store._schema import SCHEMA_VERSION
+from seclearn.store.outbox import SQLiteOutbox
+from seclearn.store.outbox_protocol import Outbox, OutboxItem
+from seclearn.store.records import STATUSES, VERDICT_LABELS, Alert, Label, Verdict
+from seclearn.store.severity import CRITICALITIES, SEVERITIES, SeverityBands, severity_for
+from seclearn.store.state import StateStore, alert_payload, outbox_key, verify_audit_log
+
+__all__ = [
+    "Alert",
+    "AuditEntry",
+    "CRITICALITIES",
+    "Label",
+    "Outbox",
+    "OutboxItem",
+    "RecordNotFoundError",
+    "SCHEMA_VERSION",
+    "SEVERITIES",
+    "SQLiteOutbox",
+    "STATE_DB_NAME",
+    "STATUSES",
+    "SchemaVersionError",
+    "SeverityBands",
+    "StateStore",
+    "VERDICT_LABELS",
+    "Verdict",
+    "alert_payload",
+    "canonical_json",
+    "outbox_key",
+    "severity_for",
+    "state_path",
+    "verify_audit_log",
+]
