@@ -8,6 +8,9 @@ import pytest
 
 from seclearn.config import shared_data_dir
 
+#: Fixtures kept in their own modules: loopback receivers for alert delivery.
+pytest_plugins = ["receivers"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

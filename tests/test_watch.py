@@ -314,3 +314,56 @@ def test_seclearn_watch_refuses_a_format_it_cannot_stream(model):
         check=False,
     )
     assert done.returncode == 2 and b"Streaming supports" in done.stderr
+
+
+def test_watch_store_records_alerts_and_deliver_hands_them_to_a_sink(
+    model, conn_log, tmp_path, syslog
+):
+    _, ws = model
+    host, port = syslog.server_address
+    sinks = tmp_path / "sinks.toml"
+    sinks.write_text(
+        f'[sinks.siem]\nkind = "syslog-tcp"\nhost = "{host}"\nport = {port}\nformat = "cef"\n'
+    )
+    env = {**os.environ, "SECLEARN_WORKSPACE": str(ws)}
+    cli = [sys.executable, "-m", "seclearn.cli"]
+    watched = subprocess.run(
+        [
+            *cli,
+            "watch",
+            "flows",
+            "--file",
+            str(conn_log),
+            "--idle-exit",
+            "0.2",
+            "--poll",
+            "0.05",
+            "--store",
+            "--sinks",
+            str(sinks),
+        ],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert watched.returncode == 0, watched.stderr.decode()
+    alerts = [orjson.loads(line) for line in watched.stdout.splitlines()]
+    new = {a["alert_id"] for a in alerts if a["alert_count"] == 1}
+    assert alerts and len(new) <= len(alerts)
+    delivered = subprocess.run(
+        [*cli, "deliver", "--sinks", str(sinks)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert delivered.returncode == 0, delivered.stderr.decode()
+    assert f"siem: {len(new)} delivered".encode() in delivered.stdout
+    assert len(syslog.messages) == len(new) and all(
+        m.startswith(b"CEF:0|") for m in syslog.messages
+    )
+    audit = subprocess.run(
+        [*cli, "audit", "verify"], capture_output=True, env=env, timeout=60, check=False
+    )
+    assert audit.returncode == 0 and b"chain OK" in audit.stdout

@@ -7,7 +7,8 @@ and TheHive's alert API body (:func:`to_thehive`); :func:`render` gives the byte
 
 Sinks share the one-method :class:`Sink` protocol: :class:`UDPSyslogSink`,
 :class:`TCPSyslogSink` (RFC 6587 octet counting), :class:`WebhookSink` and
-:class:`MemorySink`. :func:`deliver` moves outbox items to a sink, at least once.
+:class:`MemorySink`. :func:`deliver` moves outbox items to a sink, at least once;
+:func:`from_stored` and :func:`renderer` turn the state store's alerts into payloads.
 """
 
 from seclearn.alerts.alert import (
@@ -41,6 +42,7 @@ from seclearn.alerts.sinks import (
     WebhookSink,
 )
 from seclearn.alerts.stix import stix_pattern, to_stix_bundle
+from seclearn.alerts.stored import from_stored, renderer
 
 __all__ = [
     "Alert",
@@ -65,9 +67,11 @@ __all__ = [
     "cef_value_escape",
     "deliver",
     "encode",
+    "from_stored",
     "idempotency_key",
     "markdown_escape",
     "render",
+    "renderer",
     "stix_pattern",
     "to_cef",
     "to_ecs",

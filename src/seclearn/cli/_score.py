@@ -88,20 +88,43 @@ def watch(
         typer.Option(help="With --file: stop after this many seconds without new data."),
     ] = None,
     top_k: Annotated[int, typer.Option(help="Contributing features per alert.")] = 3,
+    store: Annotated[
+        bool, typer.Option(help="Also record alerts (deduplicated) in the workspace's state.db.")
+    ] = False,
+    sinks: Annotated[
+        Path | None,
+        typer.Option(help="With --store: queue each new alert for these sinks (TOML file)."),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Score a live log or stdin as flows arrive; print each alert as a JSON line at once."""
     import orjson
 
+    from seclearn.lifecycle import load_sinks, record_alerts
     from seclearn.registry import load_model
     from seclearn.scoring import WatchSummary, follow, read_batches
     from seclearn.scoring import watch as watch_batches
+    from seclearn.store import StateStore, state_path
 
     settings = settings_for(workspace)
     pipeline, manifest = load_model(model, root=settings.workspace, key=settings.key())
+    if sinks is not None and not store:
+        raise typer.BadParameter("--sinks queues alerts in the state store: add --store.")
+    sink_config = load_sinks(sinks) if sinks is not None else {}
+    state = StateStore(state_path(settings.workspace)) if store else None
     out = sys.stdout.buffer
 
     def emit(record: dict) -> None:
+        if state is not None and record.get("decision"):  # committed before it is printed
+            stored = record_alerts(
+                state,
+                [record],
+                detector=str(manifest["name"]),
+                version=manifest["version"],
+                threshold=float(pipeline.threshold_),
+                sinks=sink_config,
+            )
+            record = {**record, "alert_id": stored[0].id, "alert_count": stored[0].count}
         out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         out.flush()
 
@@ -126,6 +149,9 @@ def watch(
         )
     except KeyboardInterrupt:
         err.print("stopped")
+    finally:
+        if state is not None:
+            state.close()
     d = summary.to_dict()
     err.print(
         f"{d['records']:,} records scored with {manifest['name']}@{manifest['version']} in "

@@ -1,6 +1,9 @@
-"""Commands on the workspace's state database: ``audit verify``."""
+"""Commands on the workspace's state database: ``audit verify`` and ``deliver``."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -21,3 +24,34 @@ def audit_verify(workspace: WorkspaceOpt = None) -> None:
     path = state_path(settings_for(workspace).workspace)
     count = verify_audit_log(path)
     console.print(f"{count:,} audit entries, chain OK ({escape(str(path))})", soft_wrap=True)
+
+
+@app.command()
+def deliver(
+    sinks: Annotated[Path, typer.Option(help="TOML file of [sinks.NAME] tables.")],
+    loop: Annotated[
+        bool, typer.Option(help="Keep delivering every --interval seconds (Ctrl-C stops).")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between passes with --loop.")] = 5.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Hand the alerts queued in the outbox to each sink: retries, backoff, idempotency keys."""
+    import time
+
+    from seclearn.lifecycle import deliver_pending, load_sinks
+    from seclearn.store import StateStore, state_path
+
+    config = load_sinks(sinks)
+    with StateStore(state_path(settings_for(workspace).workspace), create=False) as store:
+        while True:
+            for name, report in deliver_pending(store, config).items():
+                console.print(
+                    f"{escape(name)}: {len(report.delivered)} delivered, {len(report.retried)} "
+                    f"to retry, {len(report.gave_up)} given up"
+                )
+            if not loop:
+                break
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                break

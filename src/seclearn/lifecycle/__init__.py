@@ -1,5 +1,13 @@
-"""Lifecycle steps that tie the packages together: train, evaluate, compare, cluster, the demo."""
+"""Lifecycle steps that tie the packages together: train, evaluate, compare, cluster, alerting,
+the demo."""
 
+from seclearn.lifecycle.alerting import (
+    SINK_KINDS,
+    SinkConfig,
+    deliver_pending,
+    load_sinks,
+    record_alerts,
+)
 from seclearn.lifecycle.cluster import ClusterResult, cluster_dataset, render_cluster_html
 from seclearn.lifecycle.compare import CompareResult, compare_detectors, compare_frame
 from seclearn.lifecycle.demo import DEMO_START, DemoResult, run_demo
@@ -17,12 +25,17 @@ __all__ = [
     "CompareResult",
     "DEMO_START",
     "DemoResult",
+    "SINK_KINDS",
+    "SinkConfig",
     "TrainResult",
     "check_not_training_rows",
     "cluster_dataset",
     "compare_detectors",
     "compare_frame",
+    "deliver_pending",
     "evaluate_model",
+    "load_sinks",
+    "record_alerts",
     "render_cluster_html",
     "run_demo",
     "split_fingerprint",
