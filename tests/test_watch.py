@@ -238,27 +238,22 @@ def test_watch_emits_exactly_the_alerts_that_batch_scoring_finds(model, conn_log
     assert all(e["reason"].startswith("Alert") and len(e["top_features"]) == 3 for e in emitted)
 
 
-def test_seclearn_watch_follows_a_file_and_prints_one_json_alert_per_line(model, conn_log):
-    _, ws = model
-    env = {**os.environ, "SECLEARN_WORKSPACE": str(ws)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "seclearn.cli",
-            "watch",
-            "flows",
-            "--file",
-            str(conn_log),
-            "--poll",
-            "0.05",
-            "--idle-exit",
-            "0.2",
-        ],
+def seclearn(ws: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run the ``seclearn`` command on workspace ``ws`` in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "seclearn.cli", *args],
+        input=stdin if stdin is not None else b"",
         capture_output=True,
-        env=env,
+        env={**os.environ, "SECLEARN_WORKSPACE": str(ws)},
         timeout=120,
         check=False,
+    )
+
+
+def test_seclearn_watch_follows_a_file_and_prints_one_json_alert_per_line(model, conn_log):
+    _, ws = model
+    done = seclearn(
+        ws, "watch", "flows", "--file", str(conn_log), "--poll", "0.05", "--idle-exit", "0.2"
     )
     assert done.returncode == 0, done.stderr.decode()
     alerts = [orjson.loads(line) for line in done.stdout.splitlines()]
@@ -268,34 +263,16 @@ def test_seclearn_watch_follows_a_file_and_prints_one_json_alert_per_line(model,
 
 def test_seclearn_watch_reads_json_lines_from_stdin(model):
     _, ws = model
-    env = {**os.environ, "SECLEARN_WORKSPACE": str(ws)}
+    flow = {"src_ip": "10.9.9.9", "dst_ip": "10.0.0.2", "dst_port": 22, "proto": "tcp"}
+    flow |= {"duration": 0.01, "orig_bytes": 0, "resp_bytes": 0, "conn_state": "REJ"}
     flood = b"".join(
         orjson.dumps(
-            {
-                "ts": 1.7e9 + i,
-                "src_ip": "10.9.9.9",
-                "src_port": 40000 + i,
-                "dst_ip": "10.0.0.2",
-                "dst_port": 22,
-                "proto": "tcp",
-                "duration": 0.01,
-                "orig_bytes": 0,
-                "resp_bytes": 0,
-                "conn_state": "REJ",
-                "orig_pkts": 1,
-                "resp_pkts": 1,
-            },
-            option=orjson.OPT_APPEND_NEWLINE,
+            {**flow, "ts": 1.7e9 + i, "src_port": 40000 + i}, option=orjson.OPT_APPEND_NEWLINE
         )
         for i in range(200)
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "seclearn.cli", "watch", "flows", "--format", "zeek-json", "--all"],
-        input=flood + b"{broken\n",
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
+    done = seclearn(
+        ws, "watch", "flows", "--format", "zeek-json", "--all", stdin=flood + b"{broken\n"
     )
     assert done.returncode == 0, done.stderr.decode()
     records = [orjson.loads(line) for line in done.stdout.splitlines()]
@@ -304,15 +281,7 @@ def test_seclearn_watch_reads_json_lines_from_stdin(model):
 
 def test_seclearn_watch_refuses_a_format_it_cannot_stream(model):
     _, ws = model
-    env = {**os.environ, "SECLEARN_WORKSPACE": str(ws)}
-    done = subprocess.run(
-        [sys.executable, "-m", "seclearn.cli", "watch", "flows", "--format", "nsl-kdd"],
-        input=b"",
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = seclearn(ws, "watch", "flows", "--format", "nsl-kdd")
     assert done.returncode == 2 and b"Streaming supports" in done.stderr
 
 
@@ -325,45 +294,16 @@ def test_watch_store_records_alerts_and_deliver_hands_them_to_a_sink(
     sinks.write_text(
         f'[sinks.siem]\nkind = "syslog-tcp"\nhost = "{host}"\nport = {port}\nformat = "cef"\n'
     )
-    env = {**os.environ, "SECLEARN_WORKSPACE": str(ws)}
-    cli = [sys.executable, "-m", "seclearn.cli"]
-    watched = subprocess.run(
-        [
-            *cli,
-            "watch",
-            "flows",
-            "--file",
-            str(conn_log),
-            "--idle-exit",
-            "0.2",
-            "--poll",
-            "0.05",
-            "--store",
-            "--sinks",
-            str(sinks),
-        ],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    follow = ("--file", str(conn_log), "--idle-exit", "0.2", "--poll", "0.05")
+    watched = seclearn(ws, "watch", "flows", *follow, "--store", "--sinks", str(sinks))
     assert watched.returncode == 0, watched.stderr.decode()
     alerts = [orjson.loads(line) for line in watched.stdout.splitlines()]
     new = {a["alert_id"] for a in alerts if a["alert_count"] == 1}
     assert alerts and len(new) <= len(alerts)
-    delivered = subprocess.run(
-        [*cli, "deliver", "--sinks", str(sinks)],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    delivered = seclearn(ws, "deliver", "--sinks", str(sinks))
     assert delivered.returncode == 0, delivered.stderr.decode()
     assert f"siem: {len(new)} delivered".encode() in delivered.stdout
-    assert len(syslog.messages) == len(new) and all(
-        m.startswith(b"CEF:0|") for m in syslog.messages
-    )
-    audit = subprocess.run(
-        [*cli, "audit", "verify"], capture_output=True, env=env, timeout=60, check=False
-    )
+    assert len(syslog.messages) == len(new)
+    assert all(m.startswith(b"CEF:0|") for m in syslog.messages)
+    audit = seclearn(ws, "audit", "verify")
     assert audit.returncode == 0 and b"chain OK" in audit.stdout
