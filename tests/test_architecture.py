@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"schema"},
     "alerts": {"store", "explain"},
     "lifecycle": {"datasets", "evaluation", "registry", "scoring", "alerts"},
-    "cli": {"lifecycle"},
+    "service": {"lifecycle", "store", "registry", "pipeline", "ingest"},
+    "cli": {"lifecycle", "service"},
 }
 EVERYWHERE = {"errors", "config"}
 

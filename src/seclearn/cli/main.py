@@ -14,7 +14,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from seclearn.cli import _data, _models, _score, _state  # noqa: F401  # register commands
+from seclearn.cli import _data, _models, _score, _serve, _state  # noqa: F401  # register commands
 from seclearn.cli._app import app, err
 from seclearn.errors import SeclearnError
 
