@@ -307,3 +307,11 @@ def test_watch_store_records_alerts_and_deliver_hands_them_to_a_sink(
     assert all(m.startswith(b"CEF:0|") for m in syslog.messages)
     audit = seclearn(ws, "audit", "verify")
     assert audit.returncode == 0 and b"chain OK" in audit.stdout
+
+
+def test_a_record_without_any_flow_field_is_quarantined_not_scored():
+    parser = LineStreamParser("zeek-json")
+    chunk = parser.parse([b"{}\n", b'{"colour": "blue"}\n', b'{"ts": 5.0, "src_ip": "10.0.0.1"}\n'])
+    assert len(chunk.frame) == 1 and chunk.frame.loc[0, "src_ip"] == "10.0.0.1"
+    assert chunk.stats.accepted == 1 and chunk.stats.quarantined == 2
+    assert all("no flow field" in q.reason for q in chunk.stats.quarantine)
