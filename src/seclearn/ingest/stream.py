@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from seclearn.config import Limits
@@ -31,7 +30,6 @@ from seclearn.ingest._chunks import ChunkAssembler
 from seclearn.ingest._csv import CsvLayout, parse_block
 from seclearn.ingest._lines import Block, is_blank
 from seclearn.ingest._records import IngestChunk, IngestStats
-from seclearn.schema import FLOW_SCHEMA, LABEL_FIELDS
 
 #: Formats a live stream can be in.
 STREAM_FORMATS = ("zeek-tsv", "zeek-json")
@@ -114,9 +112,8 @@ class LineStreamParser:
             pending.append(line)
         self._add(assembler, pending, first, stats)
         chunks.extend(assembler.close(pd.DataFrame()))
-        chunk = _without_empty_records(_one(chunks, stats), first)
-        self.total.merge(chunk.stats)
-        return chunk
+        self.total.merge(stats)
+        return _one(chunks, stats)
 
     def _add(
         self, assembler: ChunkAssembler, pending: list[bytes], first: int, stats: IngestStats
@@ -130,32 +127,6 @@ class LineStreamParser:
         if self._layout is None:
             self._layout = self._header.layout(self.source)
         list(assembler.add(parse_block(block, self._layout, stats)))
-
-
-#: Flow fields of which a record must carry at least one to be a flow at all.
-_FLOW_FIELDS = tuple(f.name for f in FLOW_SCHEMA.fields if f.name not in LABEL_FIELDS)
-
-
-def _without_empty_records(chunk: IngestChunk, first_line: int) -> IngestChunk:
-    """Quarantine records that carry no flow field (``{}``, or only unknown keys).
-
-    Such a record is all missing values once mapped: a model would score it (often as
-    highly unusual) and raise an alert about nothing.
-    """
-    frame = chunk.frame
-    present = [c for c in _FLOW_FIELDS if c in frame.columns]
-    empty = frame[present].isna().all(axis=1).to_numpy() if present else np.ones(len(frame), bool)
-    if not len(frame) or not empty.any():
-        return chunk
-    for _ in range(int(empty.sum())):
-        chunk.stats.add_quarantined(
-            first_line,
-            "no flow field (expected at least one of ts, src_ip, dst_ip, ports, proto, "
-            "service, duration, bytes, packets, conn_state, in Zeek or flow-schema names)",
-            b"",
-        )
-    chunk.stats.accepted -= int(empty.sum())
-    return IngestChunk(frame.loc[~empty].reset_index(drop=True), chunk.stats)
 
 
 def _one(chunks: list[IngestChunk], stats: IngestStats) -> IngestChunk:

@@ -3,7 +3,7 @@
 One JSON object per line. ``ts`` is epoch seconds (a number) or an ISO-8601 string
 (``JSON::TS_ISO8601``); a string without a zone is taken as UTC. Nested objects
 (``{"id": {"orig_h": ...}}``) are flattened to Zeek's dotted names; lists (``tunnel_parents``)
-become comma-joined strings. A line that is not a JSON object, nests deeper than
+become comma-joined strings. A line that is not a JSON object, carries no conn field at all, nests deeper than
 ``limits.max_json_depth``, has more than ``limits.max_fields`` keys, or carries a
 non-number where conn.log has a number is quarantined with its reason. Fields are then
 mapped exactly as in :mod:`seclearn.ingest.zeek`.
@@ -25,9 +25,14 @@ from seclearn.ingest._chunks import ChunkAssembler
 from seclearn.ingest._lines import Block, LineBlocks, is_blank
 from seclearn.ingest._records import IngestChunk, IngestStats
 from seclearn.ingest._source import open_source
-from seclearn.ingest.zeek import NUMERIC_FIELDS, to_flows
+from seclearn.ingest.zeek import NUMERIC_FIELDS, flow_name, to_flows
+from seclearn.schema import FLOW_SCHEMA, LABEL_FIELDS
 
-READER = ("seclearn.ingest.zeek_json", "1")
+READER = ("seclearn.ingest.zeek_json", "2")
+
+#: A record must carry at least one of these (after name mapping) to be a flow at all:
+#: ``{}`` would otherwise become a row of missing values, scored and alerted on.
+FLOW_FIELDS = frozenset(f.name for f in FLOW_SCHEMA.fields if f.name not in LABEL_FIELDS)
 
 
 class BadRecord(ValueError):
@@ -116,6 +121,11 @@ def parse_record(line: bytes, limits: Limits) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRecord(f"a JSON {type(value).__name__}, not an object")
     record = flatten(value, limits)
+    if not any(flow_name(key) in FLOW_FIELDS for key in record):
+        raise BadRecord(
+            "no flow field (expected at least one of ts, addresses, ports, proto, service, "
+            "duration, bytes, packets or conn_state, in Zeek or flow-schema names)"
+        )
     if "ts" in record:
         record["ts"] = epoch_seconds(record["ts"])
     for name in NUMERIC_FIELDS & record.keys():
