@@ -19,6 +19,7 @@ def main() -> int:
         ["bench_scoring.py"] + (["--rows", "100000"] if args.quick else ["--rows", "1000000"]),
         ["bench_score_memory.py"] + (["--gb", "0.1"] if args.quick else ["--gb", "2"]),
         ["bench_labels.py"] + (["--quick"] if args.quick else []),
+        ["bench_http.py"] + (["--batches", "5"] if args.quick else ["--batches", "30"]),
     ]
     failed = 0
     for script, *rest in runs:
