@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
+import time
 
 import pytest
 
@@ -17,6 +18,15 @@ class OctetCountingSyslog(socketserver.ThreadingTCPServer):
     def __init__(self) -> None:
         self.messages: list[bytes] = []
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def wait_for(self, count: int, timeout_s: float = 10.0) -> list[bytes]:
+        """The messages, once ``count`` arrived (or the time-out passed): handlers run in
+        threads, so a sender can return before its connection's handler has stored it."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # and let a surplus (a duplicate) arrive too, if there is one
+        return list(self.messages)
 
 
 class _Handler(socketserver.StreamRequestHandler):

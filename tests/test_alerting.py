@@ -111,8 +111,9 @@ def test_each_new_alert_reaches_the_syslog_receiver_once_and_repeats_only_count(
         assert len(reports["siem"].delivered) == 3
         assert deliver_pending(store, sinks, clock=clock)["siem"].claimed == 0  # nothing twice
         assert store.verify_audit() > 0
-    assert len(syslog.messages) == 3
-    assert all(b"CEF:0|" in m and b"dst_port_class" in m for m in syslog.messages)
+    messages = syslog.wait_for(3)
+    assert len(messages) == 3
+    assert all(b"CEF:0|" in m and b"dst_port_class" in m for m in messages)
 
 
 def test_an_unreachable_sink_is_retried_later_and_nothing_is_lost(tmp_path, syslog):
@@ -136,7 +137,7 @@ def test_an_unreachable_sink_is_retried_later_and_nothing_is_lost(tmp_path, sysl
             )
         )
         assert len(deliver_pending(store, alive, clock=clock)["siem"].delivered) == 1
-    assert len(syslog.messages) == 1
+    assert len(syslog.wait_for(1)) == 1
 
 
 def test_records_without_a_decision_are_not_alerts(tmp_path):

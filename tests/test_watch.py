@@ -303,8 +303,9 @@ def test_watch_store_records_alerts_and_deliver_hands_them_to_a_sink(
     delivered = seclearn(ws, "deliver", "--sinks", str(sinks))
     assert delivered.returncode == 0, delivered.stderr.decode()
     assert f"siem: {len(new)} delivered".encode() in delivered.stdout
-    assert len(syslog.messages) == len(new)
-    assert all(m.startswith(b"CEF:0|") for m in syslog.messages)
+    messages = syslog.wait_for(len(new))
+    assert len(messages) == len(new)
+    assert all(m.startswith(b"CEF:0|") for m in messages)
     audit = seclearn(ws, "audit", "verify")
     assert audit.returncode == 0 and b"chain OK" in audit.stdout
 
