@@ -17,6 +17,7 @@ from seclearn.service._guard import Clock, RateLimiter
 from seclearn.service._metrics import ServiceMetrics
 from seclearn.service._routes import build_router
 from seclearn.service._settings import ServiceSettings
+from seclearn.service._ui import build_ui_router
 from seclearn.store import StateStore, state_path
 
 
@@ -68,14 +69,14 @@ def create_app(
     )
     metrics = ServiceMetrics()
     served = catalog or ModelCatalog(settings.workspace, settings.base.key, settings.models)
-    router = build_router(
-        settings,
-        catalog=served,
-        store=lazy,
-        limiter=RateLimiter(settings.limits.rate_per_minute, clock),
-        metrics=metrics,
-    )
+    limiter = RateLimiter(settings.limits.rate_per_minute, clock)
+    router = build_router(settings, catalog=served, store=lazy, limiter=limiter, metrics=metrics)
     app.include_router(router)
+    app.include_router(
+        build_ui_router(
+            settings, catalog=served, store=lazy, limiter=limiter, metrics=metrics, clock=clock
+        )
+    )
     install_error_handlers(app)
     app.add_middleware(RequestContext, metrics=metrics)
     state: Any = app.state
