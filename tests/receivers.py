@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketserver
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -43,6 +44,55 @@ class _Handler(socketserver.StreamRequestHandler):
 def syslog():
     """A running loopback syslog receiver; its ``messages`` fill as payloads arrive."""
     server = OctetCountingSyslog()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+class SlowWebhook(ThreadingHTTPServer):
+    """A loopback webhook receiver that keeps each request's Idempotency-Key and body.
+
+    It answers every POST with 200 after ``delay_s``, so that a deliverer is still busy
+    when a test kills it.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, delay_s: float = 0.02) -> None:
+        self.delay_s = delay_s
+        self.received: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _WebhookHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/alerts"
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return [key for key, _ in self.received]
+
+
+class _WebhookHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(self.server.delay_s)  # type: ignore[attr-defined]
+        with self.server._lock:  # type: ignore[attr-defined]
+            self.server.received.append((self.headers.get("Idempotency-Key", ""), body))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def webhook():
+    """A running slow loopback webhook receiver."""
+    server = SlowWebhook()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -11,7 +16,7 @@ from stix2validator import validate_string
 from seclearn.alerts import from_stored, render
 from seclearn.errors import ConfigError
 from seclearn.lifecycle import deliver_pending, load_sinks, record_alerts
-from seclearn.store import StateStore
+from seclearn.store import StateStore, state_path
 
 T0 = 1_764_806_400.0  # 2025-12-04T00:00:00Z
 
@@ -145,3 +150,61 @@ def test_records_without_a_decision_are_not_alerts(tmp_path):
         quiet = {**_record(1), "decision": False}
         assert record_alerts(store, [quiet], detector="flows", version=1, threshold=0.5) == []
         assert store.list_alerts() == []
+
+
+def test_a_deliverer_killed_half_way_loses_no_alert_and_the_receiver_dedups_repeats(
+    tmp_path, webhook
+):
+    """Every alert reaches the receiver at least once, and exactly once after dedup by key."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    sinks_path = _sinks_file(
+        tmp_path, f'[sinks.hook]\nkind = "webhook"\nurl = "{webhook.url}"\nformat = "webhook"\n'
+    )
+    with StateStore(state_path(ws)) as store:
+        records = [_record(i, src=f"10.1.{i // 250}.{i % 250}") for i in range(60)]
+        stored = record_alerts(
+            store, records, detector="flows", version=1, threshold=0.5, sinks=load_sinks(sinks_path)
+        )
+    assert len({a.id for a in stored}) == 60
+    env = {**os.environ, "SECLEARN_WORKSPACE": str(ws)}
+    deliver = [sys.executable, "-m", "seclearn.cli", "deliver", "--sinks", str(sinks_path)]
+    first = subprocess.Popen([*deliver, "--lease-s", "1"], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(webhook.keys()) < 10 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.005)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    half = len(set(webhook.keys()))
+    assert 10 <= half < 60, half  # killed half-way, not before nor after
+    time.sleep(1.2)  # the killed run's leases run out
+    second = subprocess.run(deliver, env=env, capture_output=True, timeout=120)
+    assert second.returncode == 0, second.stderr.decode()
+    keys = webhook.keys()
+    assert len(set(keys)) == 60 and len(keys) >= 60  # at least once each; repeats share a key
+    with StateStore(state_path(ws)) as store:
+        assert store.outbox.pending() == 0 and store.verify_audit() > 0
+
+
+def test_delivery_goes_on_after_a_lease_runs_out_mid_batch(tmp_path, monkeypatch):
+    clock = FakeClock()
+    sent: list[str] = []
+
+    class SlowSink:
+        def send(self, item_key: str, payload: bytes) -> None:
+            clock.now += 1.0  # each send takes a second of the lease
+            sent.append(item_key)
+
+    sinks = load_sinks(
+        _sinks_file(
+            tmp_path, '[sinks.s]\nkind = "webhook"\nurl = "http://127.0.0.1:9/"\nformat = "ecs"\n'
+        )
+    )
+    monkeypatch.setattr(type(sinks["s"]), "build", lambda self: SlowSink())
+    with StateStore(tmp_path / "state.db", clock=clock) as store:
+        records = [_record(i, src=f"10.2.0.{i}") for i in range(5)]
+        record_alerts(store, records, detector="flows", version=1, threshold=0.5, sinks=sinks)
+        report = deliver_pending(store, sinks, clock=clock, lease_s=2.5)["s"]
+        assert report.lease_expired  # the first batch ran out of lease ...
+        assert sorted(set(sent)) == sorted(f"alert-{i}-s" for i in range(1, 6))  # ... all went
+        assert store.outbox.pending() == 0

@@ -33,6 +33,10 @@ def deliver(
         bool, typer.Option(help="Keep delivering every --interval seconds (Ctrl-C stops).")
     ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes with --loop.")] = 5.0,
+    lease_s: Annotated[
+        float,
+        typer.Option(help="Seconds an item is leased while sent; a crashed run's items wait this."),
+    ] = 60.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Hand the alerts queued in the outbox to each sink: retries, backoff, idempotency keys."""
@@ -44,7 +48,7 @@ def deliver(
     config = load_sinks(sinks)
     with StateStore(state_path(settings_for(workspace).workspace), create=False) as store:
         while True:
-            for name, report in deliver_pending(store, config).items():
+            for name, report in deliver_pending(store, config, lease_s=lease_s).items():
                 console.print(
                     f"{escape(name)}: {len(report.delivered)} delivered, {len(report.retried)} "
                     f"to retry, {len(report.gave_up)} given up"

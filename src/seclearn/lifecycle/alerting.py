@@ -166,20 +166,26 @@ def deliver_pending(
     *,
     clock: Callable[[], float] = time.time,
     batch: int = 100,
+    lease_s: float = 60.0,
 ) -> dict[str, DeliveryReport]:
     """Hand every due outbox item to its sink, batch after batch, until none is left.
 
+    Items are leased for ``lease_s`` seconds while they are sent: a deliverer that dies
+    half-way leaves them to the next one once the lease ran out.
+
     A sink's pass stops when a batch delivers nothing (the sink is down: what failed
-    is due again after its backoff) or when fewer than ``batch`` items were due.
+    is due again after its backoff), or when fewer than ``batch`` items were due and
+    none was left behind by a lease that ran out mid-batch.
     """
     reports = {}
     for name, config in sinks.items():
         sink, total = config.build(), DeliveryReport()
         while True:
-            report = deliver(store.outbox, name, sink, clock=clock, batch=batch)
+            report = deliver(store.outbox, name, sink, clock=clock, batch=batch, lease_s=lease_s)
             for part in ("delivered", "retried", "gave_up", "lease_expired"):
                 getattr(total, part).extend(getattr(report, part))
-            if report.claimed < batch or not report.delivered:
+            more = report.claimed == batch or bool(report.lease_expired)
+            if not report.delivered or not more:
                 break
         reports[name] = total
     return reports
