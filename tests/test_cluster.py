@@ -23,7 +23,8 @@ from seclearn.errors import (
     ParameterError,
 )
 from seclearn.lifecycle import DEMO_START, cluster_dataset, render_cluster_html, train_model
-from seclearn.models.clustering import NOISE, CampaignClusterer, describe_clusters, purity_scores
+from seclearn.models.cluster_report import describe_clusters, purity_scores
+from seclearn.models.clustering import NOISE, CampaignClusterer
 
 runner = CliRunner()
 CENTRES = (0.0, 8.0, 16.0)

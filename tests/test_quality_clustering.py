@@ -34,7 +34,8 @@ import pytest
 from realdata import UNSW_PARTITION, data_path, drop_feature_duplicates, feature_columns
 from seclearn.features import FlowFeaturizer
 from seclearn.ingest import read_flows
-from seclearn.models.clustering import NOISE, CampaignClusterer, describe_clusters, purity_scores
+from seclearn.models.cluster_report import describe_clusters, purity_scores
+from seclearn.models.clustering import NOISE, CampaignClusterer
 
 pytestmark = pytest.mark.realdata
 

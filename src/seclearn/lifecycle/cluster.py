@@ -32,7 +32,8 @@ from seclearn.datasets import load_dataset
 from seclearn.errors import ConfigError, ModelError, ParameterError
 from seclearn.evaluation._report import format_duration, format_number, format_percent
 from seclearn.features import FlowFeaturizer, validate_params
-from seclearn.models.clustering import NOISE, CampaignClusterer, describe_clusters
+from seclearn.models.cluster_report import describe_clusters
+from seclearn.models.clustering import NOISE, CampaignClusterer
 from seclearn.registry import load_model
 
 #: Identity fields copied into assignments.parquet when the dataset has them.

@@ -32,23 +32,20 @@ from seclearn.errors import ParameterError
 from seclearn.features import InstanceOf, Interval, NoneOK, Options, validate_params
 from seclearn.models._members import (
     Calibrator,
-    calibrators_from_json,
-    calibrators_to_json,
     cross_fitted,
     fit_calibrator,
-    load_members,
     logit,
     make_member,
     oof_raw,
-    save_members,
     stratified_folds,
 )
+from seclearn.models.bagging import FoldMembers
 from seclearn.models.base import Detector, Kind, as_labels, as_matrix
 
 MEMBERS = InstanceOf((tuple,), "a non-empty tuple of detector names or Detector instances")
 
 
-class _MemberEnsemble(Detector):
+class _MemberEnsemble(FoldMembers):
     """Members fitted out-of-fold, calibrated, then combined by ``_learn``/``_apply``."""
 
     kind: ClassVar[Kind] = "hybrid"
@@ -145,18 +142,10 @@ class _MemberEnsemble(Detector):
 
     # ------------------------------------------------------- persistence
     def _state(self) -> dict[str, Any]:
-        return {
-            "n_members": len(self.members_),
-            "calibrators": calibrators_to_json(self.calibrators_),
-            **self._combiner_state(),
-        }
-
-    def _save_files(self, folder: Path) -> list[Path]:
-        return save_members(self.members_, folder)
+        return {**super()._state(), **self._combiner_state()}
 
     def _restore(self, state: dict[str, Any], folder: Path) -> None:
-        self.calibrators_ = calibrators_from_json(state["calibrators"])
-        self.members_ = load_members(folder, int(state["n_members"]))
+        super()._restore(state, folder)
         self._restore_combiner(state)
 
 
