@@ -30,7 +30,17 @@ ALLOWED: dict[str, set[str]] = {
     "scoring": {"ingest", "pipeline"},
     "store": {"schema"},
     "alerts": {"store", "explain"},
-    "lifecycle": {"datasets", "evaluation", "registry", "scoring", "alerts"},
+    "adversarial": {"pipeline"},
+    "monitoring": {"pipeline", "store"},
+    "lifecycle": {
+        "datasets",
+        "evaluation",
+        "registry",
+        "scoring",
+        "alerts",
+        "adversarial",
+        "monitoring",
+    },
     "service": {"lifecycle", "store", "registry", "pipeline", "ingest"},
     "cli": {"lifecycle", "service"},
 }

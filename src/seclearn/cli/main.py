@@ -14,7 +14,17 @@ import sys
 import typer
 from rich.markup import escape
 
-from seclearn.cli import _data, _models, _score, _serve, _state  # noqa: F401  # register commands
+from seclearn.cli import (  # noqa: F401  # importing registers the commands
+    _attack,
+    _data,
+    _feedback,
+    _lifecycle,
+    _models,
+    _monitor,
+    _score,
+    _serve,
+    _state,
+)
 from seclearn.cli._app import app, err
 from seclearn.errors import SeclearnError
 

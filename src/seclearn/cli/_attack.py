@@ -1,0 +1,3 @@
+"""``seclearn attack``: adversarial evaluation of a model."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Feedback commands: ``seclearn review`` and ``seclearn labels import``."""
+
+from __future__ import annotations

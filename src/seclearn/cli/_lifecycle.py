@@ -1,0 +1,3 @@
+"""Lifecycle commands: ``retrain``, ``promote``, ``rollback`` and ``lifecycle run``."""
+
+from __future__ import annotations

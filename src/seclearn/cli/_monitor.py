@@ -1,0 +1,3 @@
+"""``seclearn monitor``: drift of features, scores, alert rate and performance."""
+
+from __future__ import annotations
