@@ -20,10 +20,25 @@ Loading checks, in this order and before any parser sees any file: size-limited 
 of the manifest and signature, HMAC over the raw manifest bytes, JSON parsing, safe
 file names, no symlinks, no unlisted files, size and sha256 of every listed file.
 Failures raise :class:`~seclearn.errors.IntegrityError`.
+
+Stages (:mod:`seclearn.registry._stages`): ``<root>/models/<name>/stages.json``, signed
+the same way, names the champion a bare name resolves to (the newest version until
+one is promoted), the gate verdict of each candidate, the pinned trusted holdout, and
+every promotion and rollback. :func:`promote` refuses a version whose gates did not
+pass unless forced; :func:`rollback` restores the previous champion byte for byte.
 """
 
 from seclearn.registry._manifest import library_versions
+from seclearn.registry._promote import (
+    champion,
+    pin_holdout,
+    promote,
+    record_gates,
+    rollback,
+    stages,
+)
 from seclearn.registry._signing import key_id
+from seclearn.registry._stages import StageChange, manifest_sha256
 from seclearn.registry._store import (
     ModelRef,
     check_name,
@@ -41,14 +56,22 @@ __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_NAME",
     "ModelRef",
+    "StageChange",
+    "champion",
     "check_name",
     "key_id",
     "library_versions",
     "list_models",
     "load_model",
+    "manifest_sha256",
     "models_dir",
+    "pin_holdout",
+    "promote",
+    "record_gates",
+    "rollback",
     "save_model",
     "show_model",
     "sign_model",
+    "stages",
     "verify_model",
 ]

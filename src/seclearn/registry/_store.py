@@ -21,6 +21,7 @@ from typing import Any
 from seclearn.errors import IntegrityError, ModelNotFoundError, RegistryError
 from seclearn.registry._manifest import build_manifest, dump_json
 from seclearn.registry._signing import check_key, sign_bytes
+from seclearn.registry._stages import champion_version, manifest_sha256, read_stages
 from seclearn.registry._verify import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
@@ -37,7 +38,7 @@ from seclearn.registry._verify import (
 #: Allowed model names: lower-case letters, digits, '.', '_', '-'; 1 to 64 characters.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _VERSION_DIR = re.compile(r"[1-9][0-9]{0,8}")
-_REF = re.compile(r"(?P<name>[^@]+?)(?:@(?P<version>[0-9]+|latest))?")
+_REF = re.compile(r"(?P<name>[^@]+?)(?:@(?P<version>[0-9]+|latest|champion))?")
 _MAX_SAVE_ATTEMPTS = 1000
 
 Loader = Callable[[Path], Any]
@@ -159,7 +160,8 @@ def verify_model(path: Path, key: bytes) -> dict[str, Any]:
 def load_model(
     ref: str | Path, *, root: Path, key: bytes, loader: Loader | None = None
 ) -> tuple[Any, dict[str, Any]]:
-    """Verify and load a model: ``"name"`` (latest), ``"name@3"``, or a folder path.
+    """Verify and load a model: ``"name"`` (the champion, else the newest), ``"name@3"``,
+    ``"name@latest"``, ``"name@champion"``, or a folder path.
 
     A ref is taken as a folder path when it is a :class:`~pathlib.Path` or contains a
     path separator (write ``./folder`` for a folder in the current directory). The
@@ -170,7 +172,7 @@ def load_model(
     over a newer one is refused.
     """
     check_key(key)
-    folder, expected = _resolve(ref, Path(root))
+    folder, expected = _resolve(ref, Path(root), key)
     where = f"model {expected[0]}@{expected[1]}" if expected else f"model folder {folder}"
     manifest = read_signed_manifest(folder, key, where=where)
     if expected and (manifest.get("name"), manifest.get("version")) != expected:
@@ -220,7 +222,7 @@ def show_model(ref: str | Path, *, root: Path, key: bytes | None = None) -> dict
     (``problem`` says why) or ``"unchecked"`` when no key was given; in the last two
     cases the manifest fields shown are unverified and must not be trusted.
     """
-    folder, _ = _resolve(ref, Path(root))
+    folder, _ = _resolve(ref, Path(root), key)
     info = _describe(folder, key)
     return {
         **(info["manifest"] or {}),
@@ -239,6 +241,12 @@ def list_models(root: Path, *, key: bytes | None = None) -> list[dict[str, Any]]
     registry = models_dir(root)
     rows: list[dict[str, Any]] = []
     for name, versions in _known(registry).items():
+        try:
+            staged = read_stages(registry / name, key)
+        except IntegrityError:
+            staged = None
+        champ = champion_version(staged)
+        former = {c.get("version") for c in (staged or {}).get("history", [])}
         for version in versions:
             info = _describe(registry / name / str(version), key)
             manifest = info["manifest"] or {}
@@ -253,7 +261,11 @@ def list_models(root: Path, *, key: bytes | None = None) -> list[dict[str, Any]]
                     "version": version,
                     "path": info["path"],
                     "created_at": manifest.get("created_at"),
-                    "stage": manifest.get("stage"),
+                    "stage": "champion"
+                    if version == champ
+                    else "retired"
+                    if version in former
+                    else manifest.get("stage"),
                     "detector": detector,
                     "threshold": op.get("threshold") if isinstance(op, dict) else None,
                     "signature": info["signature"],
@@ -291,14 +303,22 @@ def _describe(folder: Path, key: bytes | None) -> dict[str, Any]:
     return {"path": str(folder), "signature": status, "problem": problem, "manifest": manifest}
 
 
-def _resolve(ref: str | Path, root: Path) -> tuple[Path, tuple[str, int] | None]:
-    """The folder of a ref, and the (name, version) it must hold when given by name."""
+def _resolve(
+    ref: str | Path, root: Path, key: bytes | None = None
+) -> tuple[Path, tuple[str, int] | None]:
+    """The folder of a ref, and the (name, version) it must hold when given by name.
+
+    A bare name is the champion when one was promoted (its stages file is verified
+    when ``key`` is given, and the champion's manifest must still be the promoted
+    one), else the newest version.
+    """
     if isinstance(ref, Path) or "/" in ref or "\\" in ref or os.sep in ref:
         return Path(ref), None
     match = _REF.fullmatch(ref)
     if match is None:
         raise RegistryError(
-            f"Invalid model reference {ref!r}: expected 'name', 'name@3' or a folder path."
+            f"Invalid model reference {ref!r}: expected 'name', 'name@3', 'name@latest', "
+            "'name@champion' or a folder path."
         )
     name = check_name(match.group("name"))
     registry = models_dir(root)
@@ -310,11 +330,27 @@ def _resolve(ref: str | Path, root: Path) -> tuple[Path, tuple[str, int] | None]
             "Train one with `seclearn train`, or check the workspace (--workspace / SECLEARN_WORKSPACE)."
         )
     wanted = match.group("version")
-    version = known[name][-1] if wanted in (None, "latest") else int(wanted)
+    if wanted in (None, "champion"):
+        doc = read_stages(registry / name, key)
+        champ = champion_version(doc)
+        if champ is None and wanted == "champion":
+            raise ModelNotFoundError(
+                f"Model {name!r} has no champion yet; promote one with `seclearn promote`."
+            )
+        if champ is not None:
+            folder = registry / name / str(champ)
+            recorded = (doc or {}).get("champion", {}).get("manifest_sha256")
+            if key is not None and folder.is_dir() and manifest_sha256(folder) != recorded:
+                raise IntegrityError(
+                    f"Champion {name}@{champ}: its manifest is not the one promoted; the "
+                    "folder was replaced. Restore it from a backup, or promote again."
+                )
+            return folder, (name, champ)
+    version = known[name][-1] if wanted in (None, "latest", "champion") else int(wanted)
     if version not in known[name]:
         raise ModelNotFoundError(
             f"Model {name!r} has no version {version}; it has versions {_span(known[name])}. "
-            f"Use one of them, or '{name}' for the latest."
+            f"Use one of them, or '{name}' for the champion (the latest when none is promoted)."
         )
     return registry / name / str(version), (name, version)
 
