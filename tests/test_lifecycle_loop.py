@@ -1,0 +1,190 @@
+"""The closed loop on a drifting simulated network: monitor, feedback, retrain, gate, promote.
+
+One champion is trained on two pre-drift days. The network then drifts (new benign
+services, a new attack family, an evolving beacon). The tests show that the loop
+detects the drift, learns from honest analyst labels and recovers detection of the
+new family, that a poisoning attempt of the same size is refused by the gates, that
+a repeated run does nothing, and that rollback restores the earlier champion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seclearn.config import load_settings
+from seclearn.datasets import (
+    DriftScenario,
+    create_dataset,
+    load_dataset,
+    simulate_enterprise,
+    write_zeek_conn,
+)
+from seclearn.lifecycle.demo import DEMO_START
+from seclearn.lifecycle.retrain import rollback_model
+from seclearn.lifecycle.run import run_lifecycle
+from seclearn.lifecycle.train import train_model
+from seclearn.registry import champion, load_model, models_dir
+from seclearn.store import StateStore, state_path
+
+HOSTS = 12
+PRE_DAYS = 2
+DRIFT_DAYS = 2
+N_LABELS = 900
+NEW_FAMILY = "dns_tunnel"
+POISONED_FAMILY = "ssh_bruteforce"
+
+
+def _dataset(ws: Path, name: str, frame: pd.DataFrame) -> None:
+    path = ws / "raw" / f"{name}.conn.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_zeek_conn(frame, path)
+    create_dataset(ws, name, [path])
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A workspace with the champion, the trusted holdout and the drifted recent days."""
+    ws = tmp_path_factory.mktemp("loop") / "ws"
+    ws.mkdir()
+    days = PRE_DAYS + DRIFT_DAYS
+    world = simulate_enterprise(
+        days=days, hosts=HOSTS, seed=0, start=DEMO_START, drift=DriftScenario(start_day=PRE_DAYS)
+    )
+    cut = (DEMO_START + timedelta(days=PRE_DAYS)).timestamp()
+    _dataset(ws, "curated", world[world["ts"] < cut])
+    _dataset(ws, "recent", world[world["ts"] >= cut])
+    # the trusted holdout: labelled pre-drift traffic collected apart (another seed)
+    holdout = simulate_enterprise(days=1, hosts=HOSTS, seed=11, start=DEMO_START)
+    _dataset(ws, "trusted", holdout)
+    train_model(ws, "curated", "flows", key=load_settings(workspace=ws).key())
+    return ws
+
+
+def _copy(base: Path, tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(base, ws)
+    return ws
+
+
+def _honest(ws: Path, n: int) -> pd.DataFrame:
+    """Three analysts label ``n`` recent events with their true labels, verdict-style."""
+    recent = load_dataset(ws, "recent")
+    rng = np.random.default_rng(0)
+    tunnel = recent.index[recent["attack_type"] == NEW_FAMILY]
+    rest = recent.index.difference(tunnel)
+    n_tunnel = min(len(tunnel), n // 3)
+    picked = np.concatenate(
+        [rng.choice(tunnel, n_tunnel, replace=False), rng.choice(rest, n - n_tunnel, replace=False)]
+    )
+    rows = recent.loc[np.sort(picked)]
+    with StateStore(state_path(ws)) as store:
+        for i, (uid, label) in enumerate(zip(rows["uid"], rows["label"], strict=True)):
+            store.record_label(
+                str(uid), int(label), who=f"analyst{i % 3}", source="verdict", reason="triage"
+            )
+    return rows
+
+
+def _poison(ws: Path, n: int, accounts: int) -> None:
+    """Label ``n`` events of one attack family in the curated data benign, from ``accounts``."""
+    curated = load_dataset(ws, "curated")
+    family = curated[curated["attack_type"] == POISONED_FAMILY]
+    assert len(family) >= n, len(family)
+    with StateStore(state_path(ws)) as store:
+        for i, uid in enumerate(family["uid"].iloc[:n]):
+            store.record_label(
+                str(uid), 0, who=f"mallory{i % accounts}", source="verdict", reason="noise"
+            )
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_loop_detects_drift_learns_from_honest_labels_and_recovers(base, tmp_path):
+    ws = _copy(base, tmp_path)
+    settings = load_settings(workspace=ws)
+    _honest(ws, N_LABELS)
+    run = run_lifecycle(settings, "flows", recent="recent", holdout="trusted", window="1d")
+    print("\n" + "\n".join(run.summary()))
+    assert run.monitor["status"] == "drift", run.monitor
+    assert run.status == "promoted", [g for g in run.retrain.gates if not g.passed]
+    assert champion("flows", root=ws, key=settings.key()) == run.champion_after == 2
+
+    # recovery, measured on recent events nobody labelled, of the new family
+    recent = load_dataset(ws, "recent")
+    with StateStore(state_path(ws)) as store:
+        labelled = {lab.event_ref for lab in store.labels()}
+    unseen = recent[~recent["uid"].astype(str).isin(labelled)]
+    tunnel = unseen[unseen["attack_type"] == NEW_FAMILY]
+    benign = unseen[unseen["label"] == 0]
+    rates = {}
+    for version in (1, 2):
+        pipe, _ = load_model(f"flows@{version}", root=ws, key=settings.key())
+        rates[version] = (
+            float(pipe.score(tunnel)["decision"].mean()),
+            float(pipe.score(benign)["decision"].mean()),
+        )
+    print(f"{NEW_FAMILY} detection / benign FPR on unlabelled drifted events: {rates}")
+    assert rates[2][0] >= rates[1][0] + 0.3, rates
+    assert rates[2][0] >= 0.8, rates
+    assert rates[2][1] <= max(rates[1][1], 0.02), rates
+
+    # a second run with the same inputs does nothing
+    again = run_lifecycle(settings, "flows", recent="recent", holdout="trusted", window="1d")
+    assert again.status == "nothing_to_do" and again.exit_code == 0
+
+    # rollback restores the first champion byte for byte, and is audited
+    before = _tree(models_dir(ws) / "flows" / "1")
+    rollback_model(settings, "flows", actor="oncall", reason="test")
+    assert champion("flows", root=ws, key=settings.key()) == 1
+    assert _tree(models_dir(ws) / "flows" / "1") == before
+    with StateStore(state_path(ws)) as store:
+        actions = [e.action for e in store.audit_entries(limit=10_000)]
+        store.verify_audit()
+    assert {"model.retrain", "model.promote", "model.rollback"} <= set(actions)
+
+
+@pytest.mark.parametrize("accounts", [1, 3])
+def test_a_poisoning_attempt_of_the_same_size_is_refused(base, tmp_path, accounts):
+    ws = _copy(base, tmp_path)
+    settings = load_settings(workspace=ws)
+    # the same number of labels as the honest update: a third honest, two thirds poisoned
+    _honest(ws, N_LABELS // 3)
+    _poison(ws, N_LABELS - N_LABELS // 3, accounts)
+    run = run_lifecycle(settings, "flows", recent="recent", holdout="trusted", window="1d")
+    print("\n" + "\n".join(run.summary()))
+    failed = {g.name for g in run.retrain.gates if not g.passed}
+    assert run.status == "refused" and run.exit_code == 1
+    assert "poisoning_family_recall" in failed, failed
+    assert ("poisoning_actor_share" in failed) == (accounts == 1), failed
+    assert champion("flows", root=ws, key=settings.key()) == 1
+    _, manifest = load_model("flows", root=ws, key=settings.key())
+    assert manifest["version"] == 1
+
+
+def test_a_dry_run_changes_nothing(base, tmp_path):
+    ws = _copy(base, tmp_path)
+    settings = load_settings(workspace=ws)
+    _honest(ws, N_LABELS)
+    with StateStore(state_path(ws)) as store:
+        audit_before = len(store.audit_entries(limit=10_000))
+    run = run_lifecycle(
+        settings, "flows", recent="recent", holdout="trusted", window="1d", dry_run=True
+    )
+    assert run.status == "dry_run" and run.retrain is not None and run.retrain.challenger is None
+    assert sorted(p.name for p in (models_dir(ws) / "flows").iterdir() if p.is_dir()) == ["1"]
+    assert not (ws / "lifecycle" / "flows.json").exists()
+    with StateStore(state_path(ws)) as store:
+        assert len(store.audit_entries(limit=10_000)) == audit_before
