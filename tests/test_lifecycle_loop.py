@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,32 +19,18 @@ import pytest
 
 from seclearn.config import load_settings
 from seclearn.datasets import (
-    DriftScenario,
-    create_dataset,
     load_dataset,
-    simulate_enterprise,
-    write_zeek_conn,
 )
-from seclearn.lifecycle.demo import DEMO_START
+from seclearn.lifecycle.demo_loop import (
+    N_LABELS,
+    NEW_FAMILY,
+    POISONED_FAMILY,
+    build_drift_workspace,
+)
 from seclearn.lifecycle.retrain import rollback_model
 from seclearn.lifecycle.run import run_lifecycle
-from seclearn.lifecycle.train import train_model
 from seclearn.registry import champion, load_model, models_dir
 from seclearn.store import StateStore, state_path
-
-HOSTS = 12
-PRE_DAYS = 2
-DRIFT_DAYS = 2
-N_LABELS = 900
-NEW_FAMILY = "dns_tunnel"
-POISONED_FAMILY = "ssh_bruteforce"
-
-
-def _dataset(ws: Path, name: str, frame: pd.DataFrame) -> None:
-    path = ws / "raw" / f"{name}.conn.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_zeek_conn(frame, path)
-    create_dataset(ws, name, [path])
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +38,7 @@ def base(tmp_path_factory) -> Path:
     """A workspace with the champion, the trusted holdout and the drifted recent days."""
     ws = tmp_path_factory.mktemp("loop") / "ws"
     ws.mkdir()
-    days = PRE_DAYS + DRIFT_DAYS
-    world = simulate_enterprise(
-        days=days, hosts=HOSTS, seed=0, start=DEMO_START, drift=DriftScenario(start_day=PRE_DAYS)
-    )
-    cut = (DEMO_START + timedelta(days=PRE_DAYS)).timestamp()
-    _dataset(ws, "curated", world[world["ts"] < cut])
-    _dataset(ws, "recent", world[world["ts"] >= cut])
-    # the trusted holdout: labelled pre-drift traffic collected apart (another seed)
-    holdout = simulate_enterprise(days=1, hosts=HOSTS, seed=11, start=DEMO_START)
-    _dataset(ws, "trusted", holdout)
-    train_model(ws, "curated", "flows", key=load_settings(workspace=ws).key())
+    build_drift_workspace(load_settings(workspace=ws))
     return ws
 
 

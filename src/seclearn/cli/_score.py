@@ -18,6 +18,7 @@ from seclearn.cli._app import (
     render_metrics,
     settings_for,
 )
+from seclearn.config import Settings
 
 
 @app.command()
@@ -164,8 +165,13 @@ def watch(
 def demo(
     workspace: WorkspaceOpt = None,
     detector: Annotated[str, typer.Option(help="Detector to train.")] = "hybrid",
+    loop: Annotated[
+        bool,
+        typer.Option(help="Then let a smaller network drift and run the lifecycle loop on it."),
+    ] = True,
 ) -> None:
-    """Simulate an enterprise network, then ingest, train, evaluate and score, end to end."""
+    """Simulate an enterprise network, then ingest, train, evaluate and score, end to end;
+    then drift, monitor, feedback, retrain, gate and promote."""
     from seclearn.lifecycle import run_demo
 
     settings = settings_for(workspace)
@@ -204,3 +210,39 @@ def demo(
         f"scored {s['records']:,} flows -> {s['alerts']:,} alerts, written to {s['output']}"
     )
     console.print(f"report: {r.report_html}")
+    if loop:
+        _demo_loop(settings)
+
+
+def _demo_loop(settings: Settings) -> None:
+    from seclearn.lifecycle.demo_loop import NEW_FAMILY, run_loop_demo
+
+    r = run_loop_demo(settings, say=lambda s: err.print(f"[dim]{s}[/]"))
+    run, m = r.run, r.run.monitor
+    console.print(
+        f"monitor: {m['status']}; {len(m['drifted_features'])} features moved "
+        f"(e.g. {', '.join(m['drifted_features'][:4])})"
+    )
+    if run.retrain is not None:
+        failed = [g.name for g in run.retrain.gates if not g.passed]
+        console.print(
+            f"retrain on {run.new_labels} analyst labels -> challenger flows@"
+            f"{run.retrain.challenger.version if run.retrain.challenger else '?'}: "
+            + (f"gates failed: {', '.join(failed)}" if failed else "all 7 gates passed")
+            + (
+                f"; promoted, champion flows@{run.champion_after}"
+                if run.status == "promoted"
+                else ""
+            )
+        )
+    console.print(
+        f"{NEW_FAMILY} detection on unlabelled drifted flows: {r.before[0]:.1%} -> {r.after[0]:.1%}; "
+        f"benign FPR {r.before[1]:.2%} -> {r.after[1]:.2%}"
+    )
+    refused = r.refused.retrain
+    failed = [g.name for g in refused.gates if not g.passed] if refused else []
+    console.print(
+        f"poisoning attempt (one account relabels a known attack benign): {r.refused.status}"
+        + (f" by {', '.join(failed)}" if failed else "")
+    )
+    console.print(f"lifecycle workspace: {r.workspace}")

@@ -32,7 +32,10 @@ from seclearn.errors import SeclearnError
 def main() -> None:
     """Entry point: run the app, turning seclearn errors into one clean line."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns the code of ``typer.Exit(n)`` instead of exiting
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SeclearnError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

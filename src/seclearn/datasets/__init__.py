@@ -11,7 +11,13 @@ True
 from seclearn.datasets.create import create_dataset
 from seclearn.datasets.quality import compare_datasets, quality_report
 from seclearn.datasets.rowhash import exact_columns, feature_columns, hash_rows
-from seclearn.datasets.simulator import ATTACK_TYPES, DEFAULT_START, simulate_enterprise
+from seclearn.datasets.simulator import (
+    ATTACK_TYPES,
+    DEFAULT_START,
+    DRIFT_ATTACK_TYPES,
+    DriftScenario,
+    simulate_enterprise,
+)
 from seclearn.datasets.split import split_dataset
 from seclearn.datasets.workspace import (
     NAME_PATTERN,
@@ -28,6 +34,8 @@ from seclearn.datasets.zeek import ZEEK_FIELDS, ZEEK_TYPES, write_zeek_conn
 __all__ = [
     "ATTACK_TYPES",
     "DEFAULT_START",
+    "DRIFT_ATTACK_TYPES",
+    "DriftScenario",
     "NAME_PATTERN",
     "ZEEK_FIELDS",
     "ZEEK_TYPES",

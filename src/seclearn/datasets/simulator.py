@@ -8,6 +8,9 @@ Zeek ``conn.log``. Everything is vectorised with numpy: about a hundred thousand
 flows take a second or two. Each part (network, workstations, servers, periodic
 traffic, each attack type) draws from its own seeded stream, so the same seed gives
 the same frame, and leaving one attack type out does not change the benign traffic.
+A :class:`DriftScenario` (see :mod:`seclearn.datasets._sim_drift`) makes the network
+drift from a given day on: new benign services, a new attack family and a c2 family
+that evolves; the days before it are unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ import pandas as pd
 
 from seclearn.datasets._sim_attacks import ATTACK_TYPES, attack_traffic
 from seclearn.datasets._sim_benign import periodic_traffic, server_traffic, workstation_traffic
+from seclearn.datasets._sim_drift import (
+    DRIFT_ATTACK_TYPES,
+    DriftScenario,
+    check_drift,
+    drift_traffic,
+)
 from seclearn.datasets._sim_flows import concat
 from seclearn.datasets._sim_network import build_network
 from seclearn.errors import ConfigError
@@ -78,6 +87,7 @@ def simulate_enterprise(
     seed: int = 0,
     start: datetime | None = None,
     attacks: Sequence[str] = ATTACK_TYPES,
+    drift: DriftScenario | None = None,
 ) -> pd.DataFrame:
     """Simulate ``days`` days of flows of an enterprise with ``hosts`` workstations.
 
@@ -87,13 +97,17 @@ def simulate_enterprise(
     ``missed_bytes``, ``orig_ip_bytes``, ``resp_ip_bytes``, ``local_orig`` and
     ``local_resp``. ``start`` (UTC if naive) is the first midnight; by default a
     fixed Thursday, so that the output depends on ``seed`` alone. With the defaults
-    the frame holds about 150,000 flows, about 4 % of them attacks.
+    the frame holds about 150,000 flows, about 4 % of them attacks. ``drift`` (a
+    :class:`DriftScenario`, or None for a stationary network) adds drifted traffic
+    from its ``start_day`` on, with attack types from :data:`DRIFT_ATTACK_TYPES`;
+    without it the output is what it always was.
 
     >>> frame = simulate_enterprise(days=1, hosts=10, seed=1)
     >>> bool(frame["ts"].is_monotonic_increasing), sorted(frame.loc[frame.label == 1, "attack_type"].unique())[:2]
     (True, ['c2_beacon', 'dos'])
     """
     attacks = _check(days, hosts, seed, attacks)
+    drift = check_drift(drift, int(days))
     begin = DEFAULT_START if start is None else start
     if begin.tzinfo is None:
         begin = begin.replace(tzinfo=UTC)
@@ -102,14 +116,15 @@ def simulate_enterprise(
     net = build_network(
         np.random.default_rng([seed, 0]), start=t0, days=int(days), hosts=int(hosts)
     )
-    flows = concat(
-        [
-            workstation_traffic(np.random.default_rng([seed, 1]), net),
-            server_traffic(np.random.default_rng([seed, 2]), net),
-            periodic_traffic(np.random.default_rng([seed, 3]), net),
-            attack_traffic(seed, net, attacks),
-        ]
-    )
+    parts = [
+        workstation_traffic(np.random.default_rng([seed, 1]), net),
+        server_traffic(np.random.default_rng([seed, 2]), net),
+        periodic_traffic(np.random.default_rng([seed, 3]), net),
+        attack_traffic(seed, net, attacks),
+    ]
+    if drift is not None:
+        parts.extend(drift_traffic(int(seed), net, drift, attacks))
+    flows = concat(parts)
     ts = np.round(flows["ts"].astype(float), 6)
     inside = (ts >= t0) & (ts < t1)
     order = np.flatnonzero(inside)[np.argsort(ts[inside], kind="stable")]
@@ -149,4 +164,10 @@ def simulate_enterprise(
     return validate_frame(frame, FLOW_SCHEMA)
 
 
-__all__ = ["ATTACK_TYPES", "DEFAULT_START", "simulate_enterprise"]
+__all__ = [
+    "ATTACK_TYPES",
+    "DEFAULT_START",
+    "DRIFT_ATTACK_TYPES",
+    "DriftScenario",
+    "simulate_enterprise",
+]

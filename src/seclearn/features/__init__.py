@@ -20,6 +20,7 @@ from seclearn.features.flow import (
     FlowFeaturizer,
     excluded_column,
 )
+from seclearn.features.profile import FeatureProfile, ReferenceProfile, build_profile
 from seclearn.features.spec import FeatureSpec
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "DERIVED_NUMERIC",
     "FAILED_STATES",
     "FEATURIZERS",
+    "FeatureProfile",
     "FeatureSpec",
     "FlowFeaturizer",
     "InstanceOf",
@@ -42,6 +44,8 @@ __all__ = [
     "OTHER",
     "Options",
     "PORT_CLASS_COLUMN",
+    "ReferenceProfile",
+    "build_profile",
     "context_features",
     "excluded_column",
     "has_context_inputs",

@@ -77,20 +77,21 @@ class GateResult:
     detail: str
 
 
-def label_shares(labels: pd.DataFrame) -> dict[str, Any]:
-    """Share of ``labels`` per analyst (``who``) and per imported file (``import:*`` source)."""
-    n = len(labels)
-    if n == 0:
+def share_summary(shares: pd.DataFrame) -> dict[str, Any]:
+    """The share per analyst and per imported file, from :func:`~seclearn.lifecycle.feedback.label_shares`."""
+    if shares.empty:
         return {"n": 0, "by_who": {}, "by_source": {}}
-    by_who = labels["who"].astype(str).value_counts(normalize=True).round(6).to_dict()
-    imports = labels["source"].astype(str)
-    by_source = (
-        imports.where(imports.str.startswith("import:"), "analysts (verdicts and review)")
-        .value_counts(normalize=True)
-        .round(6)
-        .to_dict()
-    )
-    return {"n": n, "by_who": by_who, "by_source": by_source}
+    who = shares[shares["kind"] == "who"]
+    source = shares[shares["kind"] == "source"]
+    return {
+        "n": int(who["n"].sum()),
+        "by_who": {
+            str(k): round(float(v), 6) for k, v in zip(who["name"], who["share"], strict=True)
+        },
+        "by_source": {
+            str(k): round(float(v), 6) for k, v in zip(source["name"], source["share"], strict=True)
+        },
+    }
 
 
 def _worse(champ: float | None, chall: float | None, tol: float, higher_is_better: bool) -> bool:
@@ -264,4 +265,4 @@ def run_gates(
     ]
 
 
-__all__ = ["GatePolicy", "GateResult", "label_shares", "run_gates"]
+__all__ = ["GatePolicy", "GateResult", "run_gates", "share_summary"]

@@ -36,7 +36,8 @@ from seclearn.config import Settings
 from seclearn.datasets import load_dataset, read_manifest
 from seclearn.errors import ConfigError, EvaluationError
 from seclearn.evaluation import evaluate_scores
-from seclearn.lifecycle.gates import GatePolicy, GateResult, label_shares, run_gates
+from seclearn.lifecycle.feedback import feedback_labels, label_shares
+from seclearn.lifecycle.gates import GatePolicy, GateResult, run_gates, share_summary
 from seclearn.lifecycle.train import check_not_training_rows, split_frame
 from seclearn.pipeline import DetectionPipeline
 from seclearn.registry import (
@@ -86,24 +87,6 @@ class RetrainResult:
             "labels": self.labels,
             "notes": self.notes,
         }
-
-
-def current_labels(store: StateStore) -> pd.DataFrame:
-    """The last label of every event in the store, with its provenance, one row per event."""
-    rows = [
-        {
-            "event_ref": lab.event_ref,
-            "label": lab.label,
-            "who": lab.who,
-            "source": lab.source,
-            "created_at": lab.created_at,
-            "previous": lab.previous,
-        }
-        for lab in store.labels()
-    ]
-    cols = ["event_ref", "label", "who", "source", "created_at", "previous"]
-    frame = pd.DataFrame(rows, columns=cols)
-    return frame.drop_duplicates("event_ref", keep="last").reset_index(drop=True)
 
 
 def _training_side(root: Path, manifest: dict[str, Any]) -> tuple[str, pd.DataFrame]:
@@ -265,9 +248,12 @@ def retrain_model(
     store_file = state_path(root)
     store = StateStore(store_file) if store_file.exists() or not dry_run else None
     try:
-        labels = current_labels(store) if store is not None else current_labels_empty()
+        labels = feedback_labels(store) if store is not None else _no_labels()
         champion_created = _created_epoch(manifest)
-        new_labels = labels[labels["created_at"] > champion_created] if champion_created else labels
+        # every label event since the champion counts, so relabelling one event many times shows
+        shares = share_summary(
+            label_shares(store, since=champion_created) if store is not None else pd.DataFrame()
+        )
 
         if dataset is not None:
             curated_name, curated = dataset, load_dataset(root, dataset)
@@ -300,7 +286,6 @@ def retrain_model(
                 "challenger": model_figures(challenger, recent_eval, target_fpr),
             },
         }
-        shares = label_shares(new_labels)
         gates = run_gates(policy, figures, shares, champion, challenger, holdout_frame)
         passed = all(g.passed for g in gates)
         training_info = {
@@ -313,7 +298,7 @@ def retrain_model(
             "rows": len(training),
             "holdout": pin,
         }
-        labels_info = {"total": len(labels), "new_since_champion": len(new_labels), **shares}
+        labels_info = {"events_labelled": len(labels), "new_since_champion": shares["n"], **shares}
         result = RetrainResult(
             name=name,
             champion_version=version,
@@ -398,7 +383,7 @@ def retrain_model(
             store.close()
 
 
-def current_labels_empty() -> pd.DataFrame:
+def _no_labels() -> pd.DataFrame:
     return pd.DataFrame(columns=["event_ref", "label", "who", "source", "created_at", "previous"])
 
 
@@ -453,7 +438,6 @@ def rollback_model(
 __all__ = [
     "FEEDBACK_FAMILY",
     "RetrainResult",
-    "current_labels",
     "model_figures",
     "promote_model",
     "retrain_model",

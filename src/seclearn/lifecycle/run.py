@@ -39,8 +39,9 @@ import orjson
 from seclearn.config import Settings
 from seclearn.datasets import read_manifest
 from seclearn.errors import ConfigError
+from seclearn.lifecycle.feedback import feedback_labels
 from seclearn.lifecycle.gates import GatePolicy
-from seclearn.lifecycle.retrain import RetrainResult, current_labels, retrain_model
+from seclearn.lifecycle.retrain import RetrainResult, retrain_model
 from seclearn.registry import load_model, manifest_sha256
 from seclearn.store import StateStore, state_path
 
@@ -208,7 +209,7 @@ def run_lifecycle(
         labels = None
         if store_file.exists():
             with StateStore(store_file) as store:
-                labels = current_labels(store)
+                labels = feedback_labels(store)
         created = datetime.fromisoformat(manifest["created_at"]).timestamp()
         new = 0 if labels is None else int((labels["created_at"] > created).sum())
         key_parts = {

@@ -13,7 +13,15 @@ from sklearn.base import BaseEstimator, clone
 
 from seclearn.errors import ModelError, NotFittedError
 from seclearn.explain import explain_matrix, mean_abs_contributions, method_of
-from seclearn.features import FlowFeaturizer, InstanceOf, Interval, Options, validate_params
+from seclearn.features import (
+    FlowFeaturizer,
+    InstanceOf,
+    Interval,
+    Options,
+    ReferenceProfile,
+    build_profile,
+    validate_params,
+)
 from seclearn.models import (
     BenignQuantileCalibrator,
     Detector,
@@ -184,6 +192,15 @@ class DetectionPipeline(BaseEstimator):
         self.attack_type_counts_ = attack_type_counts(frame)
         self.training_fingerprint_ = frame_fingerprint(frame)
         self.oof_metrics_ = oof_metrics(cal_oof, y, self.threshold_, groups)
+        # the drift monitor's reference: every training row, out-of-fold scores of rows used
+        self.profile_: ReferenceProfile | None = build_profile(
+            X_all,
+            featurizer.feature_specs_,
+            scores=cal_oof,
+            threshold=self.threshold_,
+            frame=frame,
+            input_columns=featurizer.input_columns_,
+        )
         self.operating_point_ = {
             **policy.describe(),
             "threshold": self.threshold_,
@@ -365,6 +382,8 @@ class DetectionPipeline(BaseEstimator):
                 "oof_metrics": self.oof_metrics_,
             },
         }
+        if getattr(self, "profile_", None) is not None:
+            doc["profile"] = self.profile_.to_dict()  # type: ignore[union-attr]
         path = folder / PIPELINE_FILE
         path.write_bytes(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2))
         return [path, *files]
@@ -412,6 +431,7 @@ class DetectionPipeline(BaseEstimator):
         self.attack_type_counts_ = meta["attack_type_counts"]
         self.training_fingerprint_ = meta["training_fingerprint"]
         self.oof_metrics_ = meta["oof_metrics"]
+        self.profile_ = ReferenceProfile.from_dict(doc["profile"]) if doc.get("profile") else None
         if self.detector_.n_features_in_ != len(self.feature_names_):
             raise ModelError(
                 f"{folder}: the detector expects {self.detector_.n_features_in_} features but the "

@@ -7,6 +7,9 @@ session (token name, CSRF token, expiry) lives in this app's memory, in a
 :class:`SessionBook`. Every form that changes something carries the session's CSRF
 token, compared with ``hmac.compare_digest``.
 
+The review page (:mod:`~seclearn.service._ui_review`) lists the active-learning
+queue with the same session and CSRF checks.
+
 Pages are self-contained (inline CSS, no script) and sent with a strict
 Content-Security-Policy; Jinja2 autoescapes every value taken from the data.
 
@@ -34,6 +37,7 @@ from seclearn.service._catalog import ModelCatalog
 from seclearn.service._guard import ApiError, Clock, RateLimiter, authenticate, read_body
 from seclearn.service._metrics import ServiceMetrics
 from seclearn.service._settings import ServiceSettings
+from seclearn.service._ui_review import add_review_routes
 from seclearn.store import SEVERITIES, STATUSES, VERDICT_LABELS, StateStore
 
 SESSION_COOKIE = "seclearn_session"
@@ -406,4 +410,18 @@ def build_ui_router(
         metrics.verdicts.labels(verdict=recorded.verdict).inc()
         return RedirectResponse(f"/ui/alerts/{alert_id}", status_code=303, headers=SECURITY_HEADERS)
 
+    async def read_form(request: Request) -> dict[str, str]:
+        return _form(await read_body(request, settings.limits.max_body_bytes))
+
+    add_review_routes(
+        router,
+        store=store,
+        render=render,
+        signed_in=signed_in,
+        csrf_ok=csrf_ok,
+        error_page=error_page,
+        to_login=to_login,
+        read_form=read_form,
+        headers=SECURITY_HEADERS,
+    )
     return router

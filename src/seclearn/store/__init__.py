@@ -1,4 +1,4 @@
-"""The workspace's state database: alerts, verdicts, labels, audit log and outbox.
+"""The workspace's state database: alerts, verdicts, labels, audit log, outbox, review queue.
 
 Open it with ``StateStore(state_path(workspace))``. See :mod:`seclearn.store.state`
 for dedup and incident grouping, :mod:`seclearn.store.severity` for the severity
@@ -12,6 +12,15 @@ from seclearn.store._schema import SCHEMA_VERSION
 from seclearn.store.outbox import SQLiteOutbox
 from seclearn.store.outbox_protocol import Outbox, OutboxItem
 from seclearn.store.records import STATUSES, VERDICT_LABELS, Alert, Label, Verdict
+from seclearn.store.review import (
+    MAX_REVIEW_ITEMS,
+    REVIEW_STATUSES,
+    ReviewItem,
+    get_review_item,
+    label_review_item,
+    replace_review_queue,
+    review_items,
+)
 from seclearn.store.severity import CRITICALITIES, SEVERITIES, SeverityBands, severity_for
 from seclearn.store.state import StateStore, alert_payload, outbox_key, verify_audit_log
 
@@ -20,9 +29,12 @@ __all__ = [
     "AuditEntry",
     "CRITICALITIES",
     "Label",
+    "MAX_REVIEW_ITEMS",
     "Outbox",
     "OutboxItem",
+    "REVIEW_STATUSES",
     "RecordNotFoundError",
+    "ReviewItem",
     "SCHEMA_VERSION",
     "SEVERITIES",
     "SQLiteOutbox",
@@ -35,7 +47,11 @@ __all__ = [
     "Verdict",
     "alert_payload",
     "canonical_json",
+    "get_review_item",
+    "label_review_item",
     "outbox_key",
+    "replace_review_queue",
+    "review_items",
     "severity_for",
     "state_path",
     "verify_audit_log",

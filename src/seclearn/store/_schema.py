@@ -109,8 +109,32 @@ _V1 = (
     "CREATE INDEX outbox_due ON outbox (sink, acked_at, due_at)",
 )
 
+#: Version 2: the active-learning review queue (see :mod:`seclearn.store.review`).
+_V2 = (
+    """
+    CREATE TABLE review_queue (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        event_ref TEXT NOT NULL,
+        score REAL NOT NULL,
+        threshold REAL NOT NULL,
+        uncertainty REAL NOT NULL,
+        cluster INTEGER NOT NULL,
+        rank INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        raw_event TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'labelled')),
+        label_id INTEGER REFERENCES labels (id),
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (model, event_ref)
+    )
+    """,
+    "CREATE INDEX review_queue_open ON review_queue (status, model, rank)",
+)
+
 #: (version, statements) pairs, oldest first.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, _V1),)
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((1, _V1), (2, _V2))
 
 #: The newest schema version this code knows.
 SCHEMA_VERSION = MIGRATIONS[-1][0]
