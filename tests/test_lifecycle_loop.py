@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +165,44 @@ def test_a_dry_run_changes_nothing(base, tmp_path):
     assert not (ws / "lifecycle" / "flows.json").exists()
     with StateStore(state_path(ws)) as store:
         assert len(store.audit_entries(limit=10_000)) == audit_before
+
+
+def _cli(ws: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "seclearn.cli", *args, "-w", str(ws)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_commands_exit_with_codes_cron_can_act_on(base, tmp_path):
+    ws = _copy(base, tmp_path)
+    _honest(ws, N_LABELS // 3)
+    _poison(ws, N_LABELS - N_LABELS // 3, 1)
+    args = ("lifecycle", "run", "flows", "--recent", "recent", "--holdout", "trusted")
+    refused = _cli(ws, *args, "--window", "1d")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "FAIL] poisoning_actor_share" in refused.stdout
+    assert "challenger refused" in refused.stdout
+    again = _cli(ws, *args, "--window", "1d")
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
+    assert "'refused'" in again.stdout
+
+    denied = _cli(ws, "promote", "flows", "2")
+    assert denied.returncode == 2 and "gates failed" in denied.stderr, denied.stderr
+    no_reason = _cli(ws, "promote", "flows", "2", "--force")
+    assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
+    forced = _cli(ws, "promote", "flows", "2", "--force", "--reason", "drill", "--actor", "eve")
+    assert forced.returncode == 0 and "(forced)" in forced.stdout, forced.stdout + forced.stderr
+    assert _cli(ws, "rollback", "flows", "--reason", "drill over").returncode == 0
+    assert champion("flows", root=ws, key=load_settings(workspace=ws).key()) == 1
+    listing = _cli(ws, "models", "list")
+    assert listing.returncode == 0 and "champion" in listing.stdout, listing.stdout
+    audit = _cli(ws, "audit", "verify")
+    assert audit.returncode == 0, audit.stderr
+    with StateStore(state_path(ws)) as store:
+        forced_entries = [
+            e for e in store.audit_entries(limit=10_000) if e.action == "model.promote"
+        ]
+    assert any(e.actor == "eve" and e.detail.get("forced") for e in forced_entries)

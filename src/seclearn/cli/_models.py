@@ -76,17 +76,19 @@ def train(
 
 @models_app.command("list")
 def models_list(workspace: WorkspaceOpt = None) -> None:
-    """List registered models and their versions."""
+    """List registered models, their versions and stages (champion, candidate, retired)."""
     from seclearn.registry import list_models
 
-    table = Table("name", "version", "created", "detector", "threshold")
+    table = Table("name", "version", "stage", "created", "detector", "threshold")
     for m in list_models(settings_for(workspace).workspace):
+        threshold = m.get("threshold")
         table.add_row(
             str(m.get("name")),
             str(m.get("version")),
+            str(m.get("stage") or ""),
             str(m.get("created_at", "")),
             str(m.get("detector", "")),
-            str(m.get("threshold", "")),
+            f"{threshold:.6g}" if isinstance(threshold, float) else str(threshold or ""),
         )
     console.print(table)
 

@@ -90,7 +90,9 @@ class LifecycleRun:
             f"champion: {self.name}@{self.champion_before}",
         ]
         if self.status == "nothing_to_do":
-            lines.append("inputs unchanged since the last run: nothing to do")
+            lines.append(
+                f"inputs unchanged since the last run: nothing to do ({'; '.join(self.reasons)})"
+            )
             return lines
         m = self.monitor
         lines.append(
@@ -234,6 +236,7 @@ def run_lifecycle(
             last = orjson.loads(state_file.read_bytes())
             if last.get("inputs_key") == inputs:
                 run.status = "nothing_to_do"
+                run.reasons = [f"last run at {last.get('at')} ended {last.get('status')!r}"]
                 return run
 
         report = (monitor or _default_monitor)(settings, name, recent, window)
