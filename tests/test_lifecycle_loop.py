@@ -20,16 +20,16 @@ import pandas as pd
 import pytest
 
 from seclearn.config import load_settings
-from seclearn.datasets import (
-    load_dataset,
-)
+from seclearn.datasets import create_dataset, load_dataset, simulate_enterprise, write_zeek_conn
+from seclearn.errors import ConfigError, EvaluationError, RegistryError
+from seclearn.lifecycle.demo import DEMO_START
 from seclearn.lifecycle.demo_loop import (
     N_LABELS,
     NEW_FAMILY,
     POISONED_FAMILY,
     build_drift_workspace,
 )
-from seclearn.lifecycle.retrain import rollback_model
+from seclearn.lifecycle.retrain import retrain_model, rollback_model
 from seclearn.lifecycle.run import run_lifecycle
 from seclearn.registry import champion, load_model, models_dir
 from seclearn.store import StateStore, state_path
@@ -118,6 +118,14 @@ def test_the_loop_detects_drift_learns_from_honest_labels_and_recovers(base, tmp
     assert rates[2][0] >= 0.8, rates
     assert rates[2][1] <= max(rates[1][1], 0.02), rates
 
+    # the holdout is frozen: another one is refused unless re-pinned deliberately
+    other = simulate_enterprise(days=1, hosts=4, seed=12, start=DEMO_START)
+    path = ws / "raw" / "other.conn.log"
+    write_zeek_conn(other, path)
+    create_dataset(ws, "other", [path])
+    with pytest.raises(RegistryError, match="pinned"):
+        retrain_model(settings, "flows", holdout="other", recent="recent")
+
     # a second run with the same inputs does nothing
     again = run_lifecycle(settings, "flows", recent="recent", holdout="trusted", window="1d")
     assert again.status == "nothing_to_do" and again.exit_code == 0
@@ -149,6 +157,26 @@ def test_a_poisoning_attempt_of_the_same_size_is_refused(base, tmp_path, account
     assert champion("flows", root=ws, key=settings.key()) == 1
     _, manifest = load_model("flows", root=ws, key=settings.key())
     assert manifest["version"] == 1
+
+
+def test_a_holdout_sharing_events_with_the_retraining_data_is_refused(base, tmp_path):
+    ws = _copy(base, tmp_path)
+    settings = load_settings(workspace=ws)
+    rows = _honest(ws, 300)
+    path = ws / "raw" / "leaky.conn.log"
+    write_zeek_conn(rows, path)
+    create_dataset(ws, "leaky", [path])
+    with pytest.raises(EvaluationError, match=r"shares \d+ events"):
+        retrain_model(settings, "flows", holdout="leaky", recent="recent")
+    with pytest.raises(EvaluationError, match=r"shares \d+ events"):
+        retrain_model(settings, "flows", holdout="curated")
+    benign = rows[rows["label"] == 0]
+    path = ws / "raw" / "benign.conn.log"
+    write_zeek_conn(benign, path)
+    create_dataset(ws, "benign-only", [path])
+    with pytest.raises(ConfigError, match="benign and malicious"):
+        retrain_model(settings, "flows", holdout="benign-only")
+    assert sorted(p.name for p in (models_dir(ws) / "flows").iterdir() if p.is_dir()) == ["1"]
 
 
 def test_a_dry_run_changes_nothing(base, tmp_path):

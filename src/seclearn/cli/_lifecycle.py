@@ -101,6 +101,8 @@ def retrain(
     for g in result.gates:
         mark = "[green]pass[/]" if g.passed else "[red]FAIL[/]"
         console.print(f"  {mark} {escape(g.name)}: {escape(g.detail)}", soft_wrap=True)
+    for note in result.notes:
+        console.print(f"  [yellow]note:[/] {escape(note)}", soft_wrap=True)
     verdict = "gates passed" if result.passed else "gates failed"
     tail = "; promoted" if result.promoted else ""
     console.print(

@@ -265,10 +265,26 @@ def retrain_model(
             recent_frame = load_dataset(root, recent)
             recent_train, recent_eval = _recent_labelled(recent_frame, labels, recent_eval_fraction)
         training = pd.concat([curated, recent_train], ignore_index=True, sort=False)
+        known = set(curated["uid"].astype(str)) if "uid" in curated.columns else set()
+        if recent is not None and "uid" in recent_frame.columns:
+            known |= set(recent_frame["uid"].astype(str))
+        unmatched = int((~labels["event_ref"].astype(str).isin(known)).sum())
+        if unmatched:
+            notes.append(
+                f"{unmatched} labelled events are in neither the curated nor the recent dataset "
+                "and were not learned from; pass the dataset that holds them as --recent."
+            )
 
         holdout_manifest = read_manifest(root, holdout)
         check_not_training_rows(manifest, holdout, holdout_manifest, None)
         holdout_frame = load_dataset(root, holdout)
+        y_holdout = holdout_frame["label"] if "label" in holdout_frame.columns else pd.Series()
+        if not ((y_holdout == 0).any() and (y_holdout == 1).any()):
+            raise ConfigError(
+                f"The trusted holdout {holdout!r} must hold labelled benign and malicious events; "
+                f"it has {int((y_holdout == 0).sum())} benign and {int((y_holdout == 1).sum())} "
+                "malicious. Gates compare detection and false positives, which need both."
+            )
         _check_disjoint(holdout_frame, training, recent_eval)
         pin = {"name": holdout, "content_fingerprint": holdout_manifest.get("content_fingerprint")}
         if not dry_run:
@@ -295,6 +311,7 @@ def retrain_model(
             "recent_dataset": recent,
             "recent_train_rows": len(recent_train),
             "recent_eval_rows": len(recent_eval),
+            "labels_not_found": unmatched,
             "rows": len(training),
             "holdout": pin,
         }

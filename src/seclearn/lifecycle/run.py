@@ -117,6 +117,7 @@ class LifecycleRun:
             )
             for g in r.gates:
                 lines.append(f"  [{'pass' if g.passed else 'FAIL'}] {g.name}: {g.detail}")
+            lines.extend(f"  note: {note}" for note in r.notes)
             rec = r.figures.get("recent", {})
             if rec.get("challenger", {}).get("n"):
                 lines.append(
