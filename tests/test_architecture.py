@@ -18,6 +18,7 @@ SRC = Path(seclearn.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "config": set(),
+    "plotting": set(),
     "schema": set(),
     "ingest": {"schema"},
     "datasets": {"schema", "ingest"},
@@ -25,13 +26,13 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"features"},
     "explain": {"models"},
     "pipeline": {"models", "explain"},
-    "evaluation": {"pipeline"},
+    "evaluation": {"pipeline", "plotting"},
     "registry": {"pipeline"},
     "scoring": {"ingest", "pipeline"},
     "store": {"schema"},
     "alerts": {"store", "explain"},
     "adversarial": {"pipeline"},
-    "monitoring": {"pipeline", "store"},
+    "monitoring": {"pipeline", "store", "plotting"},
     "lifecycle": {
         "datasets",
         "evaluation",

@@ -9,9 +9,11 @@ Each plot marks the operating point where it has one.
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
+
+from seclearn.plotting import figure as _figure
+from seclearn.plotting import png_base64 as _png
+from seclearn.plotting import style_axes as _axes
 
 _BENIGN = "#4477aa"
 _MALICIOUS = "#cc3311"
@@ -35,30 +37,6 @@ def render_plots(
         "budget": _budget(metrics),
         "importance": _importance(importance),
     }
-
-
-def _figure(width_in: float = 5.4, height_in: float = 3.7) -> Any:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=100)
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.88, wspace=0.3)
-    return fig
-
-
-def _axes(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, fontsize=11, loc="left", fontweight="bold")
-    ax.set_xlabel(xlabel, fontsize=9)
-    ax.set_ylabel(ylabel, fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.25)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _text(value: str) -> str:

@@ -7,8 +7,6 @@ Every data-derived string is escaped by jinja2's autoescaping.
 
 from __future__ import annotations
 
-import base64
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +15,9 @@ import numpy as np
 
 from seclearn.features.profile import SCORE_BINS
 from seclearn.monitoring.report import MonitorReport
+from seclearn.plotting import figure as _figure
+from seclearn.plotting import png_base64 as _png
+from seclearn.plotting import style_axes as _axes
 
 _REF = "#4477aa"
 _CUR = "#ee7733"
@@ -88,30 +89,6 @@ def _when(v: Any) -> str:
     if v > 1e8:  # an epoch timestamp, not a row position
         return datetime.fromtimestamp(float(v), UTC).strftime("%Y-%m-%d %H:%M:%S")
     return f"row {int(v)}"
-
-
-def _figure(width_in: float = 5.4, height_in: float = 3.7) -> Any:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=100)
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.88)
-    return fig
-
-
-def _axes(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, fontsize=11, loc="left", fontweight="bold")
-    ax.set_xlabel(xlabel, fontsize=9)
-    ax.set_ylabel(ylabel, fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.grid(alpha=0.25)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _psi_plot(report: MonitorReport) -> str | None:
