@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from seclearn.errors import ConfigError
+from seclearn.errors import ConfigError, ModelError
 
 
 @dataclass(frozen=True)
@@ -183,21 +183,28 @@ def _robustness_gate(
             policy.robustness_tolerance,
             "skipped: no adversarial evaluation is available in this installation",
         )
-    attacks = holdout[holdout["label"] == 1] if "label" in holdout.columns else holdout.iloc[:0]
-    if len(attacks) == 0:
+    # the whole holdout goes in: context features are computed over all of its traffic,
+    # and the attack picks (a seeded sample of) its detected malicious rows itself
+    try:
+        figs = [
+            robustness_figure(
+                model,
+                holdout,
+                budget=policy.robustness_budget,
+                max_rows=policy.robustness_rows,
+                random_state=0,
+            )
+            for model in (champion, challenger)
+        ]
+    except ModelError as exc:
         return GateResult(
             "robustness",
             True,
             None,
             None,
             policy.robustness_tolerance,
-            "skipped: the holdout has no attack rows to attack",
+            f"skipped: the attack cannot run on this model ({exc})",
         )
-    attacks = attacks.sample(min(len(attacks), policy.robustness_rows), random_state=0)
-    figs = [
-        robustness_figure(model, attacks, budget=policy.robustness_budget, random_state=0)
-        for model in (champion, challenger)
-    ]
     champ, chall = (float(f["evasion_rate"]) for f in figs)
     limit = champ + policy.robustness_tolerance
     return GateResult(
@@ -206,8 +213,8 @@ def _robustness_gate(
         champ,
         chall,
         limit,
-        f"evasion rate at budget {policy.robustness_budget} ({figs[0].get('attack')}): "
-        f"challenger {chall:.4f} <= {limit:.4f} needed",
+        f"evasion rate at budget {policy.robustness_budget} ({figs[0].get('attack')}, "
+        f"{figs[1].get('n_attacks')} attacked rows): challenger {chall:.4f} <= {limit:.4f} needed",
     )
 
 
