@@ -239,6 +239,7 @@ def test_pipeline_scores_records_with_missing_fields(fitted_pipeline):
 def test_registry_lists_every_detector_with_a_kind():
     assert set(DETECTORS) == {
         "lightgbm",
+        "lightgbm_monotone",
         "random_forest",
         "logistic_regression",
         "isolation_forest",

@@ -8,9 +8,9 @@ See ``docs/adversarial.md``.
 from seclearn.adversarial.evasion import AttackResult, BlackBoxAttack
 from seclearn.adversarial.feature_space import feature_space_violations
 from seclearn.adversarial.hardening import (
-    MonotoneLightGBMDetector,
     adversarial_training,
     feature_directions,
+    monotone_detector,
     monotone_pipeline,
 )
 from seclearn.adversarial.metrics import (
@@ -27,6 +27,7 @@ from seclearn.adversarial.poisoning import (
 )
 from seclearn.adversarial.threat import ColumnConstraint, Relation, ThreatModel
 from seclearn.adversarial.trees import TreeAttack, split_thresholds
+from seclearn.models import MonotoneLightGBMDetector
 
 __all__ = [
     "AttackResult",
@@ -42,6 +43,7 @@ __all__ = [
     "feature_directions",
     "feature_space_violations",
     "flip_labels",
+    "monotone_detector",
     "monotone_pipeline",
     "plant_backdoor",
     "poison_feedback",

@@ -16,7 +16,7 @@ Everything is chosen on training data only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ import pandas as pd
 from seclearn.adversarial.metrics import attack_rows, run_attack
 from seclearn.adversarial.threat import ThreatModel
 from seclearn.features import FlowFeaturizer
-from seclearn.models.supervised import LightGBMDetector
+from seclearn.models.monotone import MonotoneLightGBMDetector
 from seclearn.pipeline import DetectionPipeline
 
 #: Sign of d feature / d input for the pipeline's own derived features.
@@ -57,78 +57,6 @@ def feature_directions(featurizer: FlowFeaturizer, threat: ThreatModel) -> dict[
                 moves.add(sign * _STEP[c.direction])
         out[spec.name] = 0 if not moves else (moves.pop() if len(moves) == 1 else None)
     return out
-
-
-class MonotoneLightGBMDetector(LightGBMDetector):
-    """LightGBM with per-feature ``monotone`` constraints (+1/-1/0) and ``drop``ped features.
-
-    ``drop`` lists feature indices that are set to missing in ``fit`` and scoring, so the
-    trees never split on them. Not in the detector registry: keep it in memory, or save
-    the plain model.
-    """
-
-    name: ClassVar[str] = "lightgbm_monotone"
-
-    def __init__(
-        self,
-        *,
-        monotone: tuple[int, ...] = (),
-        drop: tuple[int, ...] = (),
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 20,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        class_weight: str | None = "balanced",
-        n_jobs: int | None = None,
-        random_state: int = 0,
-    ) -> None:
-        super().__init__(
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            num_leaves=num_leaves,
-            min_child_samples=min_child_samples,
-            subsample=subsample,
-            colsample_bytree=colsample_bytree,
-            reg_lambda=reg_lambda,
-            class_weight=class_weight,
-            n_jobs=n_jobs,
-            random_state=random_state,
-        )
-        self.monotone = monotone
-        self.drop = drop
-
-    def _mask(self, X: np.ndarray) -> np.ndarray:
-        """Dropped features to missing; missing values of monotone features to the far end.
-
-        A missing value goes down a tree's default branch, which monotone constraints do
-        not order: a feature that is missing before the attack (a byte share of a flow
-        without bytes) and present after it could lower the score. Missing is therefore
-        placed below every value for +1 features and above every value for -1 features.
-        """
-        X = np.array(X, dtype=np.float32, copy=True)
-        if self.drop:
-            X[:, list(self.drop)] = np.nan
-        for j, sign in enumerate(self.monotone):
-            if sign:
-                column = X[:, j]
-                column[np.isnan(column)] = -sign * np.finfo(np.float32).max
-        return X
-
-    def _booster_params(self) -> dict[str, Any]:
-        params = super()._booster_params()
-        if any(self.monotone):
-            params["monotone_constraints"] = list(self.monotone)
-            params["monotone_constraints_method"] = "intermediate"
-        return params
-
-    def _fit(self, X: np.ndarray, y: np.ndarray | None) -> None:
-        super()._fit(self._mask(X), y)
-
-    def _risk(self, X: np.ndarray) -> np.ndarray:
-        return super()._risk(self._mask(X))
 
 
 def monotone_detector(
@@ -199,7 +127,6 @@ def adversarial_training(
 
 __all__ = [
     "DERIVED_SIGNS",
-    "MonotoneLightGBMDetector",
     "adversarial_training",
     "feature_directions",
     "monotone_detector",

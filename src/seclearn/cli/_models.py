@@ -41,6 +41,16 @@ def train(
         ),
     ] = 0.01,
     split: SplitOpt = None,
+    harden: Annotated[
+        str | None,
+        typer.Option(
+            help="Train against evasion: 'monotone' (LightGBM: the score never falls as the "
+            "attacker grows what they control) or 'adversarial' (refit on its own evasions)."
+        ),
+    ] = None,
+    harden_budget: Annotated[
+        float, typer.Option(help="Attack budget of --harden adversarial (relative change).")
+    ] = 1.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Fit a detector on DATASET (its train side with --split) and register it as NAME."""
@@ -56,6 +66,8 @@ def train(
         target_fpr=target_fpr,
         random_state=settings.random_state,
         split=split,
+        harden=harden,
+        harden_budget=harden_budget,
     )
     if result.split is not None:
         d = result.split.describe()
@@ -129,6 +141,13 @@ def evaluate(
         Path | None, typer.Option(help="Report folder (default: workspace/reports/...).")
     ] = None,
     split: SplitOpt = None,
+    robustness_budget: Annotated[
+        float | None,
+        typer.Option(
+            help="Also attack the detected malicious rows at this budget (relative change of "
+            "what the attacker controls) and add a robustness section to the card."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Evaluate MODEL on DATASET (its test side with --split); write JSON and HTML reports."""
@@ -142,6 +161,7 @@ def evaluate(
         key=settings.key(),
         out_dir=out,
         split=split,
+        robustness_budget=robustness_budget,
         random_state=settings.random_state,
     )
     described = result.split

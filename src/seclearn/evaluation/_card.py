@@ -138,6 +138,10 @@ def operating_point_text(op: dict[str, Any]) -> str:
     return f"Threshold chosen as {how}, on {chosen}; the test set was not used to choose it."
 
 
+#: Evasion rate above which the card lists robustness as a limitation.
+EVASION_BOUND = 0.1
+
+
 def known_limitations(data: dict[str, Any]) -> list[str]:
     """Limitations that the evaluated numbers show, most important first."""
     m = data.get("metrics") or {}
@@ -159,6 +163,13 @@ def known_limitations(data: dict[str, Any]) -> list[str]:
     out.extend(_fpr_limitations(m, data.get("operating_point") or {}))
     out.extend(_interval_limitations(m))
     out.extend(_time_limitations(m))
+    robust = data.get("robustness") or {}
+    if (robust.get("evasion_rate") or 0) > EVASION_BOUND:
+        out.append(
+            f"An attacker who controls what the threat model allows evades "
+            f"{robust['evasion_rate']:.0%} of detected attacks at budget {robust.get('budget')}: "
+            "consider a hardened model (seclearn train --harden monotone)."
+        )
     if data.get("n_unlabeled"):
         out.append(
             f"{data['n_unlabeled']:,} unlabeled rows were left out; if labels are missing "

@@ -41,7 +41,9 @@ class EvaluationResult:
     None when the dataset was evaluated as given. ``feature_importance`` is the
     pipeline's ``global_importance`` on a sample of the evaluated rows; ``registry``
     the registered model's manifest fields (version, stage, dataset lineage);
-    ``intended_use`` overrides the model card's generated intended-use text.
+    ``intended_use`` overrides the model card's generated intended-use text;
+    ``robustness`` is a robustness figure (``seclearn.adversarial.robustness_figure``)
+    measured on the same rows, shown as its own card section when given.
     """
 
     metrics: dict[str, Any]
@@ -55,6 +57,7 @@ class EvaluationResult:
     feature_importance: dict[str, Any] | None = None
     registry: dict[str, Any] | None = None
     intended_use: str | None = None
+    robustness: dict[str, Any] | None = None
     created_at: str = ""
     seclearn_version: str = seclearn.__version__
 

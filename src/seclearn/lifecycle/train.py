@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seclearn.adversarial import adversarial_training, monotone_detector, robustness_figure
 from seclearn.datasets import exact_columns, feature_columns, hash_rows, load_dataset, read_manifest
 from seclearn.errors import ConfigError, EvaluationError
 from seclearn.evaluation import (
@@ -99,6 +100,8 @@ def train_model(
     cv_folds: int = 3,
     random_state: int = 0,
     split: str | Split | None = None,
+    harden: str | None = None,
+    harden_budget: float = 1.0,
 ) -> TrainResult:
     """Fit a pipeline on workspace dataset ``dataset`` and save it as a new version of ``name``.
 
@@ -106,21 +109,65 @@ def train_model(
     (``target_fpr`` of benign traffic); nothing else is looked at. With ``split`` only
     the train side is used (rows of a time split whose labels had not arrived are kept
     unlabeled, as production would see them), and the split is recorded in the lineage.
+
+    ``harden`` trains against the default threat model (see :mod:`seclearn.adversarial`):
+    ``"monotone"`` (LightGBM only) constrains the score to never fall when the attacker
+    grows what they control, and drops the features they can move both ways;
+    ``"adversarial"`` attacks the model's own malicious training rows at
+    ``harden_budget`` and refits with the evasions added, three rounds. Both use
+    training rows only, and the lineage records what was done.
     """
     if detector not in DETECTORS:
         raise ConfigError(
             f"Unknown detector {detector!r}. Known detectors: {', '.join(sorted(DETECTORS))}."
         )
+    if harden not in (None, "monotone", "adversarial"):
+        raise ConfigError(f"harden must be 'monotone', 'adversarial' or None, got {harden!r}.")
+    if harden == "monotone" and detector != "lightgbm":
+        raise ConfigError(
+            f"harden='monotone' constrains LightGBM's trees; it needs detector 'lightgbm', not "
+            f"{detector!r}. Use harden='adversarial' for other detectors."
+        )
     manifest = read_manifest(root, dataset)
     frame = load_dataset(root, dataset)
     result = split_frame(frame, split, random_state) if split is not None else None
     training = result.train_frame(frame, unlabeled="mask") if result is not None else frame
-    pipeline = DetectionPipeline(
-        detector=detector,
-        threshold=ThresholdPolicy(kind="target_fpr", target_fpr=target_fpr),
-        cv_folds=cv_folds,
-        random_state=random_state,
-    ).fit(training)
+    policy = ThresholdPolicy(kind="target_fpr", target_fpr=target_fpr)
+    hardening: dict[str, Any] | None = None
+    if harden == "monotone":
+        hard, featurizer, directions = monotone_detector(training, random_state=random_state)
+        pipeline = DetectionPipeline(
+            featurizer=featurizer,
+            detector=hard,
+            threshold=policy,
+            cv_folds=cv_folds,
+            random_state=random_state,
+        ).fit(training)
+        hardening = {
+            "kind": "monotone",
+            "grows_only": sorted(n for n, d in directions.items() if d == 1),
+            "shrinks_only": sorted(n for n, d in directions.items() if d == -1),
+            "dropped": sorted(n for n, d in directions.items() if d is None),
+        }
+    else:
+
+        def make() -> DetectionPipeline:
+            return DetectionPipeline(
+                detector=detector, threshold=policy, cv_folds=cv_folds, random_state=random_state
+            )
+
+        if harden == "adversarial":
+            pipeline, added = adversarial_training(
+                training, make, budget=harden_budget, rounds=3, random_state=random_state
+            )
+            hardening = {
+                "kind": "adversarial",
+                "budget": harden_budget,
+                "rounds": 3,
+                "adversarial_rows_added": added,
+            }
+        else:
+            pipeline = make().fit(training)
     lineage: dict[str, Any] = {
         "name": dataset,
         "content_fingerprint": manifest.get("content_fingerprint"),
@@ -130,7 +177,8 @@ def train_model(
         "derived_from": _parents(manifest),
         "split": result.describe() if result is not None else None,
     }
-    ref = save_model(pipeline, name, root=root, key=key, dataset=lineage)
+    extra = {"hardening": hardening} if hardening else None
+    ref = save_model(pipeline, name, root=root, key=key, dataset=lineage, extra=extra)
     return TrainResult(ref=ref, pipeline=pipeline, dataset=dataset, split=result)
 
 
@@ -143,11 +191,14 @@ def evaluate_model(
     out_dir: Path | None = None,
     split: str | Split | None = None,
     random_state: int = 0,
+    robustness_budget: float | None = None,
 ) -> tuple[EvaluationResult, Path, Path]:
     """Evaluate a registered model on a workspace dataset; write JSON and HTML reports.
 
     With ``split`` only the test side is scored and the report says which split was
-    used. Raises :class:`EvaluationError` when the scored rows may hold the model's
+    used. With ``robustness_budget`` the evasion attacks of :mod:`seclearn.adversarial`
+    run on the same rows at that budget and the card gains its robustness section.
+    Raises :class:`EvaluationError` when the scored rows may hold the model's
     training rows (see the module docstring); without ``split`` a model trained on all
     of ``dataset`` is evaluated on it as before (its figures are then training figures).
     """
@@ -165,6 +216,11 @@ def evaluate_model(
         model_name=model_label,
         split=result.describe() if result is not None else None,
     )
+    if robustness_budget is not None:
+        figure = robustness_figure(
+            pipeline, rows, budget=robustness_budget, random_state=random_state
+        )
+        evaluation = dataclasses.replace(evaluation, robustness=figure)
     suffix = f"-{result.split.kind}-test" if result is not None else ""
     out = out_dir or (
         root / "reports" / f"{manifest['name']}-v{manifest['version']}-on-{dataset}{suffix}"

@@ -18,6 +18,7 @@ from seclearn.models.calibration import (
 )
 from seclearn.models.ensembles import SoftVotingDetector, StackingDetector
 from seclearn.models.hybrid import HybridDetector, choose_anomaly_weight
+from seclearn.models.monotone import MonotoneLightGBMDetector
 from seclearn.models.pu import PULearningDetector
 from seclearn.models.registry import DETECTORS, make_detector
 from seclearn.models.semisupervised import (
@@ -47,6 +48,7 @@ __all__ = [
     "IsolationForestDetector",
     "LightGBMDetector",
     "LogisticRegressionDetector",
+    "MonotoneLightGBMDetector",
     "PULearningDetector",
     "ProbabilityCalibrator",
     "RandomForestDetector",

@@ -11,6 +11,7 @@ from seclearn.models.base import Detector
 from seclearn.models.boosting import HistGradientBoostingDetector
 from seclearn.models.ensembles import SoftVotingDetector, StackingDetector
 from seclearn.models.hybrid import HybridDetector
+from seclearn.models.monotone import MonotoneLightGBMDetector
 from seclearn.models.pu import PULearningDetector
 from seclearn.models.semisupervised import AnomalyAugmentedDetector, SelfTrainingDetector
 from seclearn.models.supervised import (
@@ -24,6 +25,7 @@ DETECTORS: dict[str, type[Detector]] = {
     cls.name: cls
     for cls in (
         LightGBMDetector,
+        MonotoneLightGBMDetector,
         RandomForestDetector,
         LogisticRegressionDetector,
         IsolationForestDetector,
