@@ -9,7 +9,6 @@ a repeated run does nothing, and that rollback restores the earlier champion.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from seclearn.lifecycle.retrain import retrain_model, rollback_model
 from seclearn.lifecycle.run import run_lifecycle
 from seclearn.registry import champion, load_model, models_dir
 from seclearn.store import StateStore, state_path
+from test_registry_stages import _tree
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +79,6 @@ def _poison(ws: Path, n: int, accounts: int) -> None:
             store.record_label(
                 str(uid), 0, who=f"mallory{i % accounts}", source="verdict", reason="noise"
             )
-
-
-def _tree(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_the_loop_detects_drift_learns_from_honest_labels_and_recovers(base, tmp_path):

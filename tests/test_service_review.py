@@ -10,28 +10,13 @@ from fastapi.testclient import TestClient
 from seclearn.config import load_settings
 from seclearn.service import ServiceSettings, create_app, parse_tokens
 from seclearn.store import StateStore, replace_review_queue, review_items
+from test_service_ui import FakeCatalog, FakeClock
 
 ANALYST = "analyst-secret-0123456789abcdef"
 SCORER = "scorer-secret-0123456789abcdef"
 TOKENS = f"analyst:{ANALYST}:triage;scorer:{SCORER}:score"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 PLANTED = "<script>alert('x')</script>"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class FakeCatalog:
-    def describe(self) -> list[dict]:
-        return [{"name": "flows", "champion": 1, "threshold": 0.5, "detector": "lightgbm"}]
-
-    def get(self, name: str):
-        raise AssertionError("the UI never loads a model")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ Every gate compares champion and challenger on the same frozen trusted holdout:
   the champion's plus ``calibration_tolerance``;
 - ``robustness``: evasion rate under the adversarial attack at a fixed budget no
   worse than the champion's plus ``robustness_tolerance`` (skipped, and said so, when
-  the adversarial package is not installed);
+  the threat model gives the attacker nothing to change in this model's data);
 - ``poisoning_actor_share`` / ``poisoning_source_share``: no analyst account, and no
   imported label file, contributed more than ``max_actor_share`` /
   ``max_source_share`` of the labels new since the champion was trained (checked
@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from seclearn.adversarial import robustness_figure
 from seclearn.errors import ConfigError, ModelError
 
 
@@ -94,12 +95,6 @@ def share_summary(shares: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _worse(champ: float | None, chall: float | None, tol: float, higher_is_better: bool) -> bool:
-    if champ is None or chall is None:
-        return False
-    return chall < champ - tol if higher_is_better else chall > champ + tol
-
-
 def _compare(
     name: str, holdout: dict[str, Any], key: str, tol: float, higher_is_better: bool, what: str
 ) -> GateResult:
@@ -109,7 +104,7 @@ def _compare(
             name, False, champ, chall, tol, f"{what} is not measurable on the holdout"
         )
     limit = champ - tol if higher_is_better else champ + tol
-    ok = not _worse(champ, chall, tol, higher_is_better)
+    ok = chall >= limit if higher_is_better else chall <= limit
     sign = ">=" if higher_is_better else "<="
     return GateResult(
         name, ok, champ, chall, limit, f"{what}: challenger {chall:.4f} {sign} {limit:.4f} needed"
@@ -172,17 +167,6 @@ def _family_gate(holdout: dict[str, Any], policy: GatePolicy) -> GateResult:
 def _robustness_gate(
     policy: GatePolicy, champion: Any, challenger: Any, holdout: pd.DataFrame
 ) -> GateResult:
-    try:
-        from seclearn.adversarial import robustness_figure
-    except ImportError:
-        return GateResult(
-            "robustness",
-            True,
-            None,
-            None,
-            policy.robustness_tolerance,
-            "skipped: no adversarial evaluation is available in this installation",
-        )
     # the whole holdout goes in: context features are computed over all of its traffic,
     # and the attack picks (a seeded sample of) its detected malicious rows itself
     try:

@@ -36,17 +36,18 @@ from seclearn.config import Settings
 from seclearn.datasets import load_dataset, read_manifest
 from seclearn.errors import ConfigError, EvaluationError
 from seclearn.evaluation import evaluate_scores
-from seclearn.lifecycle.feedback import feedback_labels, label_shares
+from seclearn.lifecycle.feedback import FEEDBACK_COLUMNS, feedback_labels, label_shares
 from seclearn.lifecycle.gates import GatePolicy, GateResult, run_gates, share_summary
 from seclearn.lifecycle.train import check_not_training_rows, split_frame
 from seclearn.pipeline import DetectionPipeline
 from seclearn.registry import (
     ModelRef,
+    StageChange,
     load_model,
-    manifest_sha256,
     pin_holdout,
     promote,
     record_gates,
+    rollback,
     save_model,
 )
 from seclearn.registry import champion as champion_of
@@ -248,8 +249,12 @@ def retrain_model(
     store_file = state_path(root)
     store = StateStore(store_file) if store_file.exists() or not dry_run else None
     try:
-        labels = feedback_labels(store) if store is not None else _no_labels()
-        champion_created = _created_epoch(manifest)
+        labels = (
+            feedback_labels(store)
+            if store is not None
+            else pd.DataFrame(columns=list(FEEDBACK_COLUMNS))
+        )
+        champion_created = created_epoch(manifest)
         # every label event since the champion counts, so relabelling one event many times shows
         shares = share_summary(
             label_shares(store, since=champion_created) if store is not None else pd.DataFrame()
@@ -335,17 +340,15 @@ def retrain_model(
         if champion_of(name, root=root, key=key) is None:
             # the challenged version becomes champion explicitly first: otherwise saving the
             # challenger would make it the newest version, which a bare name then serves
-            pinned = promote(
+            _audited_promote(
+                store,
                 name,
                 version,
                 root=root,
                 key=key,
-                by=actor,
+                actor=actor,
                 reason="the version served before its first challenger becomes champion",
                 force=True,
-            )
-            store.record_model_change(
-                model=name, version=version, action="promote", actor=actor, detail=pinned.to_dict()
             )
         ref = save_model(
             challenger,
@@ -385,13 +388,15 @@ def retrain_model(
             detail={"passed": passed, **summary, "training": training_info},
         )
         if passed and promote_if_passed:
-            change = promote(name, ref.version, root=root, key=key, by=actor, reason="gates passed")
-            store.record_model_change(
-                model=name,
-                version=ref.version,
-                action="promote",
+            _audited_promote(
+                store,
+                name,
+                ref.version,
+                root=root,
+                key=key,
                 actor=actor,
-                detail={**change.to_dict(), "gates": summary},
+                reason="gates passed",
+                detail={"gates": summary},
             )
             result.promoted = True
         return result
@@ -400,15 +405,36 @@ def retrain_model(
             store.close()
 
 
-def _no_labels() -> pd.DataFrame:
-    return pd.DataFrame(columns=["event_ref", "label", "who", "source", "created_at", "previous"])
-
-
-def _created_epoch(manifest: dict[str, Any]) -> float | None:
+def created_epoch(manifest: dict[str, Any]) -> float | None:
+    """When a model was saved (its manifest's ``created_at``), in epoch seconds."""
     created = manifest.get("created_at")
     if not created:
         return None
     return pd.Timestamp(created).timestamp()
+
+
+def _audited_promote(
+    store: StateStore,
+    name: str,
+    version: int,
+    *,
+    root: Path,
+    key: bytes,
+    actor: str,
+    reason: str,
+    force: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> StageChange:
+    """Promote in the registry, then append the change to the audit log."""
+    change = promote(name, version, root=root, key=key, by=actor, reason=reason, force=force)
+    store.record_model_change(
+        model=name,
+        version=version,
+        action="promote",
+        actor=actor,
+        detail={**change.to_dict(), **(detail or {})},
+    )
+    return change
 
 
 def promote_model(
@@ -424,10 +450,9 @@ def promote_model(
     root, key = settings.workspace, settings.key()
     if force and not reason.strip():
         raise ConfigError("A forced promotion needs a --reason; the audit log records it.")
-    change = promote(name, version, root=root, key=key, by=actor, reason=reason, force=force)
     with StateStore(state_path(root)) as store:
-        store.record_model_change(
-            model=name, version=version, action="promote", actor=actor, detail=change.to_dict()
+        change = _audited_promote(
+            store, name, version, root=root, key=key, actor=actor, reason=reason, force=force
         )
     return change.to_dict()
 
@@ -436,18 +461,15 @@ def rollback_model(
     settings: Settings, name: str, *, actor: str, reason: str = ""
 ) -> dict[str, Any]:
     """Restore the previous champion of ``name`` byte for byte, and audit it."""
-    from seclearn.registry import rollback
-
     root, key = settings.workspace, settings.key()
     change = rollback(name, root=root, key=key, by=actor, reason=reason)
-    folder = root / "models" / name / str(change.version)
     with StateStore(state_path(root)) as store:
         store.record_model_change(
             model=name,
             version=change.version,
             action="rollback",
             actor=actor,
-            detail={**change.to_dict(), "manifest_sha256_now": manifest_sha256(folder)},
+            detail=change.to_dict(),
         )
     return change.to_dict()
 
@@ -455,6 +477,7 @@ def rollback_model(
 __all__ = [
     "FEEDBACK_FAMILY",
     "RetrainResult",
+    "created_epoch",
     "model_figures",
     "promote_model",
     "retrain_model",

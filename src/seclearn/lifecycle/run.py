@@ -27,7 +27,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +41,9 @@ from seclearn.datasets import read_manifest
 from seclearn.errors import ConfigError
 from seclearn.lifecycle.feedback import feedback_labels
 from seclearn.lifecycle.gates import GatePolicy
-from seclearn.lifecycle.retrain import RetrainResult, retrain_model
+from seclearn.lifecycle.monitor import monitor_model
+from seclearn.lifecycle.retrain import RetrainResult, created_epoch, retrain_model
+from seclearn.monitoring import DEFAULT_WINDOW
 from seclearn.registry import load_model, manifest_sha256
 from seclearn.store import StateStore, state_path
 
@@ -172,16 +174,6 @@ def _write_state(path: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-MonitorStep = Callable[..., Any]
-
-
-def _default_monitor(settings: Settings, name: str, recent: str, window: str | None) -> Any:
-    from seclearn.lifecycle.monitor import monitor_model
-
-    kwargs: dict[str, Any] = {} if window is None else {"window": window}
-    return monitor_model(settings, name, recent, **kwargs).report
-
-
 def run_lifecycle(
     settings: Settings,
     name: str,
@@ -193,7 +185,6 @@ def run_lifecycle(
     policy: GatePolicy | None = None,
     actor: str = "seclearn-lifecycle",
     window: str | None = None,
-    monitor: MonitorStep | None = None,
 ) -> LifecycleRun:
     """One lifecycle step for model ``name`` (see the module docstring)."""
     if (
@@ -213,7 +204,7 @@ def run_lifecycle(
         if store_file.exists():
             with StateStore(store_file) as store:
                 labels = feedback_labels(store)
-        created = datetime.fromisoformat(manifest["created_at"]).timestamp()
+        created = created_epoch(manifest) or 0.0
         new = 0 if labels is None else int((labels["created_at"] > created).sum())
         key_parts = {
             "champion": version,
@@ -240,7 +231,7 @@ def run_lifecycle(
                 run.reasons = [f"last run at {last.get('at')} ended {last.get('status')!r}"]
                 return run
 
-        report = (monitor or _default_monitor)(settings, name, recent, window)
+        report = monitor_model(settings, name, recent, window=window or DEFAULT_WINDOW).report
         run.monitor = {
             "status": report.status,
             "windows": len(report.windows),

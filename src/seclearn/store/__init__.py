@@ -9,7 +9,7 @@ from seclearn.store._audit import AuditEntry
 from seclearn.store._db import STATE_DB_NAME, canonical_json, state_path
 from seclearn.store._errors import RecordNotFoundError, SchemaVersionError
 from seclearn.store._schema import SCHEMA_VERSION
-from seclearn.store.outbox import SQLiteOutbox
+from seclearn.store.outbox import SQLiteOutbox, alert_payload, outbox_key
 from seclearn.store.outbox_protocol import Outbox, OutboxItem
 from seclearn.store.records import STATUSES, VERDICT_LABELS, Alert, Label, Verdict
 from seclearn.store.review import (
@@ -22,7 +22,7 @@ from seclearn.store.review import (
     review_items,
 )
 from seclearn.store.severity import CRITICALITIES, SEVERITIES, SeverityBands, severity_for
-from seclearn.store.state import StateStore, alert_payload, outbox_key, verify_audit_log
+from seclearn.store.state import StateStore, verify_audit_log
 
 __all__ = [
     "Alert",

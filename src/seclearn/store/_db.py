@@ -14,7 +14,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -66,6 +66,28 @@ def canonical_json(value: Any) -> str:
     return json.dumps(
         _finite(plain), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+def select_page(
+    conn: sqlite3.Connection,
+    table: str,
+    where: Sequence[tuple[str, Sequence[object]]],
+    *,
+    order_by: str,
+    limit: int,
+    offset: int,
+) -> list[sqlite3.Row]:
+    """One page of ``table``'s rows matching every ``(clause, values)`` filter of ``where``.
+
+    ``table``, the clauses and ``order_by`` are the caller's constants; only ``values``
+    (one per ``?`` of its clause), ``limit`` and ``offset`` are bound parameters.
+    """
+    sql = f"SELECT * FROM {table}"
+    if where:
+        sql += " WHERE " + " AND ".join(clause for clause, _ in where)
+    sql += f" ORDER BY {order_by} LIMIT ? OFFSET ?"
+    params = [v for _, values in where for v in values]
+    return conn.execute(sql, [*params, limit, offset]).fetchall()
 
 
 def _store_error(exc: sqlite3.Error, path: Path, busy_timeout_s: float) -> StoreError:

@@ -17,11 +17,22 @@ from pathlib import Path
 
 from seclearn.errors import ConfigError
 from seclearn.store._checks import record_id
-from seclearn.store._db import Clock, Database
+from seclearn.store._db import Clock, Database, canonical_json
 from seclearn.store._errors import RecordNotFoundError
 from seclearn.store.outbox_protocol import OutboxItem
+from seclearn.store.records import Alert
 
 _MAX_ERROR_CHARS = 2000
+
+
+def outbox_key(alert_id: int, sink: str) -> str:
+    """The idempotency key of an alert's outbox item for one sink: ``alert-<id>-<sink>``."""
+    return f"alert-{alert_id}-{sink}"
+
+
+def alert_payload(alert: Alert, sink: str) -> bytes:
+    """The default outbox payload: ``{"type": "alert", "alert": {...}}`` as canonical JSON."""
+    return canonical_json({"type": "alert", "alert": alert.to_dict()}).encode()
 
 
 def _check_name(what: str, value: object) -> str:

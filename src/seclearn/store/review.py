@@ -31,6 +31,7 @@ from typing import Any
 from seclearn.errors import ConfigError, StoreError
 from seclearn.store import _checks as check
 from seclearn.store._audit import append_entry
+from seclearn.store._db import select_page
 from seclearn.store._errors import RecordNotFoundError
 from seclearn.store.records import Label
 from seclearn.store.state import StateStore
@@ -140,25 +141,20 @@ def review_items(
     offset: int = 0,
 ) -> list[ReviewItem]:
     """Review items (open ones by default; ``status=None`` for all), by model, then rank."""
-    where: list[str] = []
-    params: list[object] = []
+    where: list[tuple[str, list[object]]] = []
     if status is not None:
         if status not in REVIEW_STATUSES:
             raise ConfigError(
                 f"status must be one of {', '.join(REVIEW_STATUSES)} (or None), got {status!r}."
             )
-        where.append("status = ?")
-        params.append(status)
+        where.append(("status = ?", [status]))
     if model is not None:
-        where.append("model = ?")
-        params.append(check.text("model", model))
+        where.append(("model = ?", [check.text("model", model)]))
     limit, offset = check.page(limit, offset, max_limit=MAX_REVIEW_ITEMS)
-    sql = "SELECT * FROM review_queue"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY model, rank, id LIMIT ? OFFSET ?"
     with store._db.read() as conn:
-        rows = conn.execute(sql, [*params, limit, offset]).fetchall()
+        rows = select_page(
+            conn, "review_queue", where, order_by="model, rank, id", limit=limit, offset=offset
+        )
     return [ReviewItem.from_row(r) for r in rows]
 
 

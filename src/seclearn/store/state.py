@@ -23,23 +23,13 @@ from typing import Any
 from seclearn.errors import ConfigError
 from seclearn.store import _checks as check
 from seclearn.store._audit import AuditEntry, append_entry, read_entries, verify_chain
-from seclearn.store._db import Clock, Database, canonical_json
+from seclearn.store._db import Clock, Database, canonical_json, select_page
 from seclearn.store._errors import RecordNotFoundError
-from seclearn.store.outbox import SQLiteOutbox, enqueue_in
+from seclearn.store.outbox import SQLiteOutbox, alert_payload, enqueue_in, outbox_key
 from seclearn.store.records import STATUSES, VERDICT_LABELS, Alert, Label, Verdict
 from seclearn.store.severity import SEVERITIES, SeverityBands, check_criticality, severity_for
 
 _MAX_PAGE = 10_000
-
-
-def outbox_key(alert_id: int, sink: str) -> str:
-    """The idempotency key of an alert's outbox item for one sink: ``alert-<id>-<sink>``."""
-    return f"alert-{alert_id}-{sink}"
-
-
-def alert_payload(alert: Alert, sink: str) -> bytes:
-    """The default outbox payload: ``{"type": "alert", "alert": {...}}`` as canonical JSON."""
-    return canonical_json({"type": "alert", "alert": alert.to_dict()}).encode()
 
 
 class StateStore:
@@ -307,13 +297,11 @@ class StateStore:
         ``since``/``until`` keep alerts seen in ``[since, until)`` (their first-to-last-seen
         span overlaps it). The id tie-break makes ``limit``/``offset`` pages stable.
         """
-        where: list[str] = []
-        params: list[object] = []
+        where: list[tuple[str, Sequence[object]]] = []
         if status is not None:
             if status not in STATUSES:
                 raise ConfigError(f"status must be one of {', '.join(STATUSES)}, got {status!r}.")
-            where.append("status = ?")
-            params.append(status)
+            where.append(("status = ?", [status]))
         if severity is not None:
             wanted = [severity] if isinstance(severity, str) else list(severity)
             bad = [s for s in wanted if s not in SEVERITIES]
@@ -321,31 +309,29 @@ class StateStore:
                 raise ConfigError(
                     f"severity must be among {', '.join(SEVERITIES)}, got {severity!r}."
                 )
-            where.append(f"severity IN ({', '.join('?' * len(wanted))})")
-            params.extend(wanted)
+            where.append((f"severity IN ({', '.join('?' * len(wanted))})", wanted))
         if min_score is not None:
-            where.append("score >= ?")
-            params.append(check.number("min_score", min_score, low=0.0, high=1.0))
+            min_score = check.number("min_score", min_score, low=0.0, high=1.0)
+            where.append(("score >= ?", [min_score]))
         for column, value in (("entity", entity), ("detector", detector)):
             if value is not None:
-                where.append(f"{column} = ?")
-                params.append(check.text(column, value))
+                where.append((f"{column} = ?", [check.text(column, value)]))
         if incident_id is not None:
-            where.append("incident_id = ?")
-            params.append(check.record_id("incident_id", incident_id))
+            where.append(("incident_id = ?", [check.record_id("incident_id", incident_id)]))
         if since is not None:
-            where.append("last_seen >= ?")
-            params.append(check.when("since", since))
+            where.append(("last_seen >= ?", [check.when("since", since)]))
         if until is not None:
-            where.append("first_seen < ?")
-            params.append(check.when("until", until))
+            where.append(("first_seen < ?", [check.when("until", until)]))
         limit, offset = check.page(limit, offset, max_limit=_MAX_PAGE)
-        sql = "SELECT * FROM alerts"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY severity_rank DESC, score DESC, id LIMIT ? OFFSET ?"
         with self._db.read() as conn:
-            rows = conn.execute(sql, [*params, limit, offset]).fetchall()
+            rows = select_page(
+                conn,
+                "alerts",
+                where,
+                order_by="severity_rank DESC, score DESC, id",
+                limit=limit,
+                offset=offset,
+            )
         return [Alert.from_row(r) for r in rows]
 
     # -- verdicts and labels -----------------------------------------------------------
